@@ -1,0 +1,84 @@
+#include "common/model/hop_event.h"
+
+#include "common/model/hop_event_proto.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace mtrk::model {
+namespace {
+
+HopEvent ValidEvent() {
+  HopEvent e;
+  e.reporting_host = "mta-a";
+  e.mta_instance = "postfix-a";
+  e.queue_id = "1D4BAA74210";
+  e.queue_first_seen = absl::FromUnixSeconds(1795415225);
+  e.final_recipient = "alice@b.example";
+  e.original_recipient = "alice@b.example";
+  e.action = DsnAction::kTransferred;
+  e.status = "2.0.0";
+  e.event_time = absl::FromUnixSeconds(1795415225);
+  e.event_id = ComputeEventId(e);
+  return e;
+}
+
+TEST(HopEventTest, EventIdIsDeterministicAndSensitiveToFacts) {
+  HopEvent a = ValidEvent();
+  HopEvent b = ValidEvent();
+  EXPECT_EQ(ComputeEventId(a), ComputeEventId(b));
+  b.final_recipient = "bob@b.example";
+  EXPECT_NE(ComputeEventId(a), ComputeEventId(b));
+  EXPECT_EQ(ComputeEventId(a).size(), 64u);
+}
+
+TEST(HopEventTest, ValidationNamesTheField) {
+  EXPECT_OK(ValidateHopEvent(ValidEvent()));
+  HopEvent e = ValidEvent();
+  e.status = "2.00.0";
+  absl::Status st = ValidateHopEvent(e);
+  EXPECT_THAT(st, test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(st.message().find("status"), absl::string_view::npos);
+  e = ValidEvent();
+  e.status = "2.1.9";
+  EXPECT_THAT(ValidateHopEvent(e), test::StatusIs(absl::StatusCode::kInvalidArgument));
+  e.action = DsnAction::kRelayed;
+  EXPECT_OK(ValidateHopEvent(e));
+  e = ValidEvent();
+  e.certifier = "short";
+  EXPECT_THAT(ValidateHopEvent(e), test::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(HopEventTest, EnhancedStatusSyntax) {
+  EXPECT_TRUE(IsEnhancedStatus("2.0.0"));
+  EXPECT_TRUE(IsEnhancedStatus("5.1.10"));
+  EXPECT_TRUE(IsEnhancedStatus("4.999.999"));
+  EXPECT_FALSE(IsEnhancedStatus("3.0.0"));
+  EXPECT_FALSE(IsEnhancedStatus("2.01.0"));
+  EXPECT_FALSE(IsEnhancedStatus("2.0"));
+  EXPECT_FALSE(IsEnhancedStatus("2.0.1000"));
+}
+
+TEST(HopEventTest, ProtoRoundTrip) {
+  HopEvent e = ValidEvent();
+  e.certifier = std::string(20, '\x01');
+  e.envid = "x@a.example";
+  e.will_retry_until = absl::FromUnixMicros(123456789);
+  v1::HopEvent p;
+  ToProto(e, &p);
+  EXPECT_EQ(FromProto(p), e);
+}
+
+TEST(HopEventTest, BadBatchIsRejectedWholeNamingTheEvent) {
+  google::protobuf::RepeatedPtrField<v1::HopEvent> batch;
+  ToProto(ValidEvent(), batch.Add());
+  HopEvent bad = ValidEvent();
+  bad.final_recipient.clear();
+  ToProto(bad, batch.Add());
+  auto got = HopEventsFromProto(batch);
+  ASSERT_THAT(got, test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(got.status().message().find("event #1"), absl::string_view::npos);
+  EXPECT_NE(got.status().message().find("final_recipient"), absl::string_view::npos);
+}
+
+}  // namespace
+}  // namespace mtrk::model
