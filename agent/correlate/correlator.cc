@@ -1,0 +1,221 @@
+#include "agent/correlate/correlator.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+
+namespace mtrk::agent::correlate {
+namespace {
+
+using parse::DeliveryStatus;
+
+struct Relay {
+  std::string host;  // "127.0.0.2", "mx.example.net"; empty for none/local/virtual
+  std::string ip;
+};
+
+// relay= "host[ip]:port" (smtp/lmtp), or a transport name without brackets.
+Relay ParseRelay(absl::string_view relay) {
+  const size_t open = relay.find('[');
+  if (open == absl::string_view::npos) return {};
+  const size_t close = relay.find(']', open);
+  Relay r;
+  r.host = absl::AsciiStrToLower(relay.substr(0, open));
+  if (close != absl::string_view::npos)
+    r.ip = std::string(relay.substr(open + 1, close - open - 1));
+  if (r.host.empty()) r.host = r.ip;
+  return r;
+}
+
+}  // namespace
+
+Correlator::Correlator(CorrelatorOptions options) : options_(std::move(options)) {}
+
+Correlator::Message& Correlator::Open(const parse::LogLine& line, absl::string_view queue_id) {
+  Key key(std::string(line.host), std::string(parse::InstanceName(line.program)),
+          std::string(queue_id));
+  auto [it, inserted] = messages_.try_emplace(key);
+  if (inserted) {
+    Message& m = it->second;
+    m.host = std::get<0>(key);
+    m.instance = std::get<1>(key);
+    m.queue_id = std::get<2>(key);
+    m.first_seen = line.time;
+    ++stats_.messages;
+  }
+  return it->second;
+}
+
+model::HopEvent Correlator::Base(const Message& m, bool member) const {
+  model::HopEvent e;
+  e.reporting_host = m.host;
+  e.reporting_mta = options_.reporting_mta.empty() ? m.host : options_.reporting_mta;
+  e.mta_instance = m.instance;
+  e.queue_id = m.queue_id;
+  e.queue_first_seen = m.first_seen;
+  e.arrival_time = m.first_seen;
+  e.message_id = m.message_id;
+  e.sender = m.sender;
+  e.client = m.client;
+  e.expansion_member = member;
+  if (!member && m.tracking) {  // RFC 3885 §3.3: members never inherit the certifier
+    e.envid = m.tracking->envid;
+    e.certifier = m.tracking->certifier;
+    e.mtrk_timeout_s = m.tracking->timeout_s;
+  }
+  return e;
+}
+
+model::HopEvent Correlator::FromOutcome(const Message& m, const Outcome& o, bool member) const {
+  const parse::RecipientOutcome& f = o.fact;
+  model::HopEvent e = Base(m, member || m.expansion_child);
+  e.final_recipient = f.recipient;
+  e.original_recipient = f.orig_recipient.empty() ? f.recipient : f.orig_recipient;
+  e.relay = f.relay;
+  e.diagnostic = f.diagnostic;
+  e.status = f.dsn;
+  e.last_attempt_time = o.last_attempt;
+  e.event_time = o.time;
+  const Relay relay = ParseRelay(f.relay);
+  e.remote_mta = relay.host;
+  switch (f.status) {
+    case DeliveryStatus::kDeferred:
+      e.action = model::DsnAction::kDelayed;
+      e.will_retry_until = m.first_seen + options_.max_queue_lifetime;
+      if (!e.expansion_member && !f.orig_recipient.empty()) {
+        e.final_recipient = f.orig_recipient;  // may be a list member: never show it
+      }
+      break;
+    case DeliveryStatus::kBounced:
+    case DeliveryStatus::kExpired:
+      e.action = model::DsnAction::kFailed;
+      break;
+    case DeliveryStatus::kSent: {
+      e.next_queue_id = f.next_queue_id;
+      const bool tracked =
+          !relay.host.empty() && (options_.tracked_next_hops.contains(relay.host) ||
+                                  options_.tracked_next_hops.contains(relay.ip));
+      if (f.forwarded) {
+        e.action = model::DsnAction::kExpanded;
+      } else if (f.agent == "smtp") {
+        e.action = tracked ? model::DsnAction::kTransferred : model::DsnAction::kRelayed;
+        if (!tracked) e.status = "2.1.9";  // RFC 3886 §3.3.4: relayed to a non-compliant MTA
+      } else if (f.agent == "lmtp" && tracked) {
+        e.action = model::DsnAction::kTransferred;
+      } else {
+        e.action = model::DsnAction::kDelivered;
+      }
+      break;
+    }
+  }
+  return e;
+}
+
+void Correlator::Emit(model::HopEvent event, std::vector<model::HopEvent>* out) {
+  event.event_id = model::ComputeEventId(event);
+  ++stats_.events;
+  out->push_back(std::move(event));
+}
+
+void Correlator::Finish(const Message& m, std::vector<model::HopEvent>* out) {
+  if (m.expansion_child) {
+    for (const Outcome& o : m.terminal) Emit(FromOutcome(m, o, /*member=*/true), out);
+    return;
+  }
+  // orig_to -> distinct final recipients: two or more means an alias or list expansion.
+  std::map<std::string, std::set<std::string>> by_orig;
+  for (const Outcome& o : m.terminal) {
+    if (!o.fact.orig_recipient.empty()) {
+      by_orig[o.fact.orig_recipient].insert(o.fact.recipient);
+    }
+  }
+  std::set<std::string> expanded;  // groups whose expanded event went out
+  for (const Outcome& o : m.terminal) {
+    const std::string& orig = o.fact.orig_recipient;
+    const auto group = by_orig.find(orig);
+    if (orig.empty() || group == by_orig.end() || group->second.size() < 2) {
+      if (o.fact.forwarded) ++stats_.expansions;
+      Emit(FromOutcome(m, o, /*member=*/false), out);
+      continue;
+    }
+    if (expanded.insert(orig).second) {
+      model::HopEvent e = Base(m, /*member=*/false);
+      e.original_recipient = orig;
+      e.final_recipient = orig;
+      e.action = model::DsnAction::kExpanded;
+      e.status = "2.0.0";
+      e.last_attempt_time = o.time;
+      e.event_time = o.time;
+      ++stats_.expansions;
+      Emit(std::move(e), out);
+    }
+    Emit(FromOutcome(m, o, /*member=*/true), out);
+  }
+}
+
+std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line,
+                                             const parse::LineFact& fact) {
+  std::vector<model::HopEvent> out;
+  const auto find = [&](const std::string& qid) {
+    return messages_.find(
+        Key(std::string(line.host), std::string(parse::InstanceName(line.program)), qid));
+  };
+  if (const auto* f = std::get_if<parse::MessageReceived>(&fact)) {
+    if (auto it = find(f->queue_id); it != messages_.end()) {
+      ++stats_.reused_queue_ids;
+      Finish(it->second, &out);
+      messages_.erase(it);
+    }
+    Message& m = Open(line, f->queue_id);
+    m.client = f->client;
+    if (!f->sender.empty()) m.sender = f->sender;
+  } else if (const auto* f = std::get_if<parse::MessageIdSeen>(&fact)) {
+    Open(line, f->queue_id).message_id = f->message_id;
+  } else if (const auto* f = std::get_if<parse::TrackingHeaderSeen>(&fact)) {
+    Open(line, f->queue_id).tracking = f->header;
+  } else if (const auto* f = std::get_if<parse::MessageQueued>(&fact)) {
+    Open(line, f->queue_id).sender = f->sender;
+  } else if (const auto* f = std::get_if<parse::RecipientOutcome>(&fact)) {
+    Message& m = Open(line, f->queue_id);
+    Outcome o{*f, line.time, line.time};
+    if (f->status == DeliveryStatus::kDeferred) {
+      Emit(FromOutcome(m, o, /*member=*/false), &out);  // "it is here": report at once
+      m.deferred.insert_or_assign(f->recipient, std::move(o));
+    } else {
+      m.deferred.erase(f->recipient);
+      if (f->forwarded && !f->next_queue_id.empty()) {
+        Open(line, f->next_queue_id).expansion_child = true;
+      }
+      m.terminal.push_back(std::move(o));
+    }
+  } else if (const auto* f = std::get_if<parse::MessageExpired>(&fact)) {
+    if (auto it = find(f->queue_id); it != messages_.end()) {
+      Message& m = it->second;
+      for (auto& [rcpt, o] : m.deferred) {
+        Outcome failed = o;
+        failed.fact.status = DeliveryStatus::kExpired;
+        failed.time = line.time;  // the attempt stays the last deferral's
+        m.terminal.push_back(std::move(failed));
+      }
+      m.deferred.clear();
+    }
+  } else if (const auto* f = std::get_if<parse::MessageRemoved>(&fact)) {
+    if (auto it = find(f->queue_id); it != messages_.end()) {
+      Finish(it->second, &out);
+      messages_.erase(it);
+    }
+  } else if (const auto* f = std::get_if<parse::NotificationQueued>(&fact)) {
+    if (find(f->queue_id) != messages_.end()) ++stats_.notifications;
+  }
+  return out;
+}
+
+std::vector<model::HopEvent> Correlator::Flush() {
+  std::vector<model::HopEvent> out;
+  for (const auto& [key, m] : messages_) Finish(m, &out);
+  messages_.clear();
+  return out;
+}
+
+}  // namespace mtrk::agent::correlate

@@ -1,0 +1,121 @@
+// Correlator: joins one MTA's facts by message key (host, instance, queue id) and turns
+// per-recipient outcomes into model::HopEvent (RFC 3886 §3.3), with ComputeEventId set.
+//
+// Pure: no I/O and no clock; every time comes from a log line. Not thread-safe (one per input).
+//
+// Mapping (DIGEST §3, "Action values and what a log can prove"):
+//   status=sent, local/virtual/pipe/discard/other agents  -> delivered, status as logged.
+//     discard(8) accepted responsibility and chose to drop, as a mailbox would (RFC 3886 §4.2
+//     allows "delivered" for what the MTA does not reveal).
+//   status=sent, smtp to a tracked next hop (host or IP)  -> transferred, status as logged.
+//   status=sent, smtp to any other host                   -> relayed, 2.1.9 (RFC 3886 §3.3.4).
+//   status=sent, lmtp: tracked next hop -> transferred; otherwise delivered (LMTP is the final
+//     hand-off to a mailbox store).
+//   status=sent, local "forwarded as NEWQID"              -> expanded; NEWQID is an expansion
+//     child whose deliveries are members (XXX: a one-address .forward is tracked no further,
+//     which hides nothing but loses the trail; RFC 3885 §3.3 would allow one primary address).
+//   status=deferred  -> delayed, emitted at once, will_retry_until = queue first seen +
+//     max_queue_lifetime. If orig_to= differs from to=, the event names orig_to= as final
+//     recipient: the address may turn out to be a list member, which must never be shown.
+//   status=bounced|expired, or the message expired (qmgr) -> failed; after a message expiry the
+//     last deferral's status and diagnostic are used (4.x.x is allowed, RFC 3464 §2.3.3).
+// remote_mta is the host part of relay= ("127.0.0.2" of "127.0.0.2[127.0.0.2]:2526"); it is
+// empty for local delivery agents (relay=local, virtual, none).
+//
+// Expansion (RFC 3885 §3.3, RFC 3886 §4.2; checklist 26/27): terminal outcomes are buffered until
+// the message is removed. If two or more distinct final recipients share one orig_to=, one event
+// action=expanded (final = original = the orig_to address, status 2.0.0, certifier kept) replaces
+// them, and each member gets an event with expansion_member=true and NO envid/certifier/timeout.
+// Members never inherit the certifier.
+//
+// XXX: a forward child that is delivered and removed before local(8) logs "forwarded as" would
+// be reported as an ordinary message (Postfix logs the forward first in practice). Messages that
+// are never removed (cleanup reject/discard, client QUIT) stay open until Flush; tailing will need
+// an idle eviction.
+//
+// A queue id seen again with client= (smtpd) or uid= (pickup) while still open starts a new
+// message: Postfix reuses short queue ids (inode numbers), and a lost "removed" line must not
+// merge two messages. The old one is flushed first.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "agent/parse/line_parser.h"
+#include "common/model/hop_event.h"
+
+namespace mtrk::agent::correlate {
+
+struct CorrelatorOptions {
+  // Reporting-MTA FQDN (RFC 3464 §2.2.2); empty: the syslog host name of each line.
+  std::string reporting_mta;
+  // Next hops that run their own mtrk agent or MTQP server: relay host names (lower case) or IP
+  // addresses. Deliveries to them are "transferred", to anything else "relayed".
+  absl::flat_hash_set<std::string> tracked_next_hops;
+  // Postfix maximal_queue_lifetime (default 5d): how long a deferred message may still be retried.
+  absl::Duration max_queue_lifetime = absl::Hours(5 * 24);
+};
+
+struct CorrelatorStats {
+  int64_t messages = 0;          // message keys opened
+  int64_t reused_queue_ids = 0;  // client=/uid= for a key still open
+  int64_t expansions = 0;        // expanded events (orig_to groups and local forwards)
+  int64_t notifications = 0;     // bounce/delay notifications linked to a message
+  int64_t events = 0;
+};
+
+class Correlator {
+ public:
+  explicit Correlator(CorrelatorOptions options);
+
+  // Feeds one parsed line; returns the events it completes (often none).
+  std::vector<model::HopEvent> Add(const parse::LogLine& line, const parse::LineFact& fact);
+
+  // End of input: emits the buffered outcomes of every open message (delayed events have already
+  // been emitted) and forgets them.
+  std::vector<model::HopEvent> Flush();
+
+  size_t open_messages() const { return messages_.size(); }
+  const CorrelatorStats& stats() const { return stats_; }
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string>;  // host, instance, queue id
+
+  struct Outcome {
+    parse::RecipientOutcome fact;
+    absl::Time time;
+    absl::Time last_attempt;  // differs from `time` for a failure synthesised at expiry
+  };
+
+  struct Message {
+    std::string host;
+    std::string instance;
+    std::string queue_id;
+    absl::Time first_seen;
+    std::string client;
+    std::string sender;
+    std::string message_id;
+    std::optional<parse::TrackingHeader> tracking;
+    bool expansion_child = false;   // made by a local(8) forward to an alias: all are members
+    std::vector<Outcome> terminal;  // buffered until removed
+    std::map<std::string, Outcome> deferred;  // recipient -> latest deferral, cleared when final
+  };
+
+  Message& Open(const parse::LogLine& line, absl::string_view queue_id);
+  void Finish(const Message& m, std::vector<model::HopEvent>* out);
+  model::HopEvent Base(const Message& m, bool member) const;
+  model::HopEvent FromOutcome(const Message& m, const Outcome& o, bool member) const;
+  void Emit(model::HopEvent event, std::vector<model::HopEvent>* out);
+
+  CorrelatorOptions options_;
+  std::map<Key, Message> messages_;  // ordered, so Flush is deterministic
+  CorrelatorStats stats_;
+};
+
+}  // namespace mtrk::agent::correlate

@@ -1,0 +1,103 @@
+// LineParser: one log line in, one fact (or the reason there is none) out. MTA-specific parsers
+// (postfix/, later exim/ and sendmail/) produce the same facts, which correlate/ joins by queue id.
+//
+// Facts own their strings: LogLine's views die with the read buffer. A fact names only its queue
+// id; host, instance (InstanceName) and time come from the LogLine it was parsed from.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "absl/status/statusor.h"
+#include "agent/parse/syslog_header.h"
+#include "agent/parse/tracking_header.h"
+
+namespace mtrk::agent::parse {
+
+// A line we do not track (connect/disconnect, warnings, statistics, rejects before queueing...).
+// The caller counts these by program.
+struct Unrelated {};
+
+// A new message entered the queue: smtpd "QID: client=host[ip]" or pickup "QID: uid=N from=<s>".
+struct MessageReceived {
+  std::string queue_id;
+  std::string client;  // "localhost[127.0.0.1]"; "local" for pickup
+  std::string sender;  // pickup only; smtpd's sender comes with qmgr
+};
+
+// cleanup "QID: message-id=<...>"; the id is stored without the angle brackets.
+struct MessageIdSeen {
+  std::string queue_id;
+  std::string message_id;
+};
+
+// cleanup "QID: info: header X-MTRK: ..." (header_checks INFO rule).
+struct TrackingHeaderSeen {
+  std::string queue_id;
+  TrackingHeader header;
+};
+
+// qmgr "QID: from=<s>, size=N, nrcpt=N (queue active)".
+struct MessageQueued {
+  std::string queue_id;
+  std::string sender;
+  int64_t size = 0;
+  int64_t nrcpt = 0;
+};
+
+// qmgr (or postsuper) "QID: removed": the queue file is gone; the queue id may be reused.
+struct MessageRemoved {
+  std::string queue_id;
+};
+
+// qmgr "QID: from=<s>, status=expired|force-expired, returned to sender": every recipient still
+// deferred has failed.
+struct MessageExpired {
+  std::string queue_id;
+  std::string sender;
+  bool forced = false;
+};
+
+enum class DeliveryStatus { kSent, kDeferred, kBounced, kExpired };
+
+// A delivery agent's (or qmgr's) per-recipient record:
+// "QID: to=<r>, [orig_to=<o>,] relay=R, ..., dsn=X.Y.Z, status=S (text)".
+struct RecipientOutcome {
+  std::string queue_id;
+  std::string agent;  // "smtp", "lmtp", "local", "virtual", "pipe", "discard", "error", ...
+  std::string recipient;
+  std::string orig_recipient;  // empty when not logged
+  std::string relay;           // as logged: "127.0.0.2[127.0.0.2]:2526", "virtual", "none"
+  std::string dsn;             // "2.0.0"
+  DeliveryStatus status = DeliveryStatus::kSent;
+  std::string diagnostic;     // the parenthesised text, without the parentheses
+  std::string next_queue_id;  // from "queued as X" or "forwarded as X"
+  bool forwarded = false;     // local(8) "forwarded as X": an alias/.forward made a new message
+};
+
+// bounce "QID: sender non-delivery notification: NEWQID" (also delivery status, delay, and
+// postmaster notifications): NEWQID is a new message about QID, not a hop of it.
+struct NotificationQueued {
+  std::string queue_id;
+  std::string notification_queue_id;
+  std::string kind;  // "sender non-delivery", "sender delay", ...
+};
+
+using LineFact =
+    std::variant<Unrelated, MessageReceived, MessageIdSeen, TrackingHeaderSeen, MessageQueued,
+                 MessageRemoved, MessageExpired, RecipientOutcome, NotificationQueued>;
+
+// A one-line description for tests and debugging: "outcome qid=... rcpt=... status=sent ...".
+std::string Describe(const LineFact& fact);
+
+// Stateless, hence thread-compatible. Joining lines by queue id is correlate/'s job.
+class LineParser {
+ public:
+  virtual ~LineParser() = default;
+  // Unrelated{} for lines we don't track; InvalidArgument for a malformed tracked record.
+  virtual absl::StatusOr<LineFact> Parse(const LogLine& line) const = 0;
+};
+
+}  // namespace mtrk::agent::parse

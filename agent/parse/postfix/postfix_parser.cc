@@ -1,0 +1,275 @@
+#include "agent/parse/postfix/postfix_parser.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "agent/parse/error_text.h"
+#include "common/model/hop_event.h"
+
+namespace mtrk::agent::parse {
+namespace {
+
+// Delivery agents whose "to=" records are per-recipient outcomes.
+constexpr absl::string_view kDeliveryAgents[] = {"smtp",  "lmtp",    "local", "virtual", "pipe",
+                                                 "error", "discard", "retry", "qmgr"};
+
+absl::Status Malformed(absl::string_view program, absl::string_view why, absl::string_view text) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("postfix: ", program, ": ", why, ": ", Quote(text)));
+}
+
+bool IsLongIdChar(char c) {
+  // Long queue ids use digits and consonants (no vowels), with 'z' between time and inode.
+  if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) return false;
+  return absl::string_view("AEIOUaeiou").find(c) == absl::string_view::npos;
+}
+
+// "<addr>" at the start of *s, up to the '>' that ends the field (followed by ',', ' ' or the
+// end), so a quoted local part holding '>' or ", " still parses. Consumes through the '>'.
+std::optional<std::string> TakeAngleAddress(absl::string_view* s) {
+  if (s->empty() || (*s)[0] != '<') return std::nullopt;
+  size_t pos = 1;
+  while (true) {
+    const size_t close = s->find('>', pos);
+    if (close == absl::string_view::npos) return std::nullopt;
+    if (close + 1 == s->size() || (*s)[close + 1] == ',' || (*s)[close + 1] == ' ') {
+      std::string addr(s->substr(1, close - 1));
+      s->remove_prefix(close + 1);
+      return addr;
+    }
+    pos = close + 1;
+  }
+}
+
+// The queue-id token after `marker` in text ("queued as 4jXwvs15pBz1bcHw)" -> the id).
+std::string IdAfter(absl::string_view text, absl::string_view marker) {
+  const size_t at = text.find(marker);
+  if (at == absl::string_view::npos) return "";
+  absl::string_view rest = text.substr(at + marker.size());
+  size_t n = 0;
+  while (n < rest.size() && absl::ascii_isalnum(static_cast<unsigned char>(rest[n]))) ++n;
+  const absl::string_view id = rest.substr(0, n);
+  return IsPostfixQueueId(id) ? std::string(id) : "";
+}
+
+absl::StatusOr<LineFact> ParseOutcome(absl::string_view program, absl::string_view qid,
+                                      absl::string_view rest, absl::string_view text) {
+  RecipientOutcome out;
+  out.queue_id = std::string(qid);
+  out.agent = std::string(program);
+  bool have_to = false, have_relay = false, have_dsn = false, have_status = false;
+  absl::string_view status_word;
+  while (!rest.empty()) {
+    const size_t eq = rest.find('=');
+    if (eq == absl::string_view::npos) return Malformed(program, "field without '='", text);
+    const absl::string_view key = rest.substr(0, eq);
+    rest.remove_prefix(eq + 1);
+    if (key == "status") {
+      // The last field: a word, then " (text)".
+      const size_t sp = rest.find(' ');
+      status_word = rest.substr(0, sp);
+      absl::string_view diag = sp == absl::string_view::npos ? "" : rest.substr(sp + 1);
+      if (absl::ConsumePrefix(&diag, "(")) absl::ConsumeSuffix(&diag, ")");
+      out.diagnostic = std::string(diag.substr(0, model::kMaxTextBytes));
+      have_status = true;
+      break;
+    }
+    std::string value;
+    if (key == "to" || key == "orig_to") {
+      std::optional<std::string> addr = TakeAngleAddress(&rest);
+      if (!addr) return Malformed(program, absl::StrCat("bad ", key, "= address"), text);
+      value = *std::move(addr);
+    } else {
+      const size_t comma = rest.find(", ");
+      value = std::string(rest.substr(0, comma));
+      rest = comma == absl::string_view::npos ? "" : rest.substr(comma);
+    }
+    if (!absl::ConsumePrefix(&rest, ", ") && !rest.empty()) {
+      return Malformed(program, absl::StrCat("no ', ' after ", key, "="), text);
+    }
+    if (key == "to") {
+      out.recipient = std::move(value);
+      have_to = true;
+    } else if (key == "orig_to") {
+      out.orig_recipient = std::move(value);
+    } else if (key == "relay") {
+      out.relay = std::move(value);
+      have_relay = true;
+    } else if (key == "dsn") {
+      out.dsn = std::move(value);
+      have_dsn = true;
+    }  // delay=, delays=, conn_use= are not needed.
+  }
+  if (!have_to) return Malformed(program, "no to= in delivery record", text);
+  if (!have_status) return Malformed(program, "no status= in delivery record", text);
+  if (status_word == "deliverable" || status_word == "undeliverable") {
+    return Unrelated{};  // address verification probe, not a delivery
+  }
+  if (!have_relay) return Malformed(program, "no relay= in delivery record", text);
+  if (!have_dsn) return Malformed(program, "no dsn= in delivery record", text);
+  if (!model::IsEnhancedStatus(out.dsn)) return Malformed(program, "bad dsn=", text);
+  if (status_word == "sent") {
+    out.status = DeliveryStatus::kSent;
+  } else if (status_word == "deferred") {
+    out.status = DeliveryStatus::kDeferred;
+  } else if (status_word == "bounced") {
+    out.status = DeliveryStatus::kBounced;
+  } else if (status_word == "expired") {
+    out.status = DeliveryStatus::kExpired;
+  } else {
+    return Malformed(program, "unknown status=", text);
+  }
+  if (out.recipient.empty()) return Malformed(program, "empty to=", text);
+  if (out.status == DeliveryStatus::kSent) {
+    out.next_queue_id = IdAfter(out.diagnostic, "forwarded as ");
+    if (!out.next_queue_id.empty()) {
+      out.forwarded = true;
+    } else {
+      out.next_queue_id = IdAfter(out.diagnostic, "queued as ");
+    }
+  }
+  return out;
+}
+
+// qmgr "from=<s>, size=N, nrcpt=N (queue active)" or "from=<s>, status=expired, returned...".
+absl::StatusOr<LineFact> ParseQmgrFrom(absl::string_view qid, absl::string_view rest,
+                                       absl::string_view text) {
+  std::optional<std::string> sender = TakeAngleAddress(&rest);
+  if (!sender || !absl::ConsumePrefix(&rest, ", ")) {
+    return Malformed("qmgr", "bad from= address", text);
+  }
+  if (absl::ConsumePrefix(&rest, "status=")) {
+    const bool forced = absl::StartsWith(rest, "force-expired,");
+    if (!forced && !absl::StartsWith(rest, "expired,")) {
+      return Malformed("qmgr", "unknown message status=", text);
+    }
+    return MessageExpired{std::string(qid), *std::move(sender), forced};
+  }
+  MessageQueued queued{std::string(qid), *std::move(sender)};
+  if (!absl::ConsumePrefix(&rest, "size=")) return Malformed("qmgr", "no size=", text);
+  const size_t comma = rest.find(", nrcpt=");
+  if (comma == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(0, comma), &queued.size)) {
+    return Malformed("qmgr", "bad size=", text);
+  }
+  rest.remove_prefix(comma + 8);
+  const size_t end = rest.find(' ');
+  if (!absl::SimpleAtoi(rest.substr(0, end), &queued.nrcpt)) {
+    return Malformed("qmgr", "bad nrcpt=", text);
+  }
+  return queued;
+}
+
+// cleanup "info: header X-MTRK: <value> from <client>; from=<s> to=<r> ...: <text>", with rest
+// positioned after "info: header ". Other headers are Unrelated.
+absl::StatusOr<LineFact> ParseHeaderInfo(absl::string_view qid, absl::string_view rest,
+                                         absl::string_view text) {
+  constexpr absl::string_view kName = "X-MTRK:";
+  if (rest.size() < kName.size() || !absl::EqualsIgnoreCase(rest.substr(0, kName.size()), kName)) {
+    return Unrelated{};
+  }
+  rest.remove_prefix(kName.size());
+  // The logged value ends at " from <client>" right before "; from=<"; the client is a single
+  // token ("host[ip]" or "local"), which tells Postfix's suffix from look-alikes in the value.
+  absl::string_view value;
+  bool found = false;
+  for (size_t at = rest.find("; from=<"); at != absl::string_view::npos;
+       at = rest.find("; from=<", at + 1)) {
+    const size_t from = rest.rfind(" from ", at);
+    if (from == absl::string_view::npos) continue;
+    const absl::string_view client = rest.substr(from + 6, at - from - 6);
+    if (client.empty() || client.find(' ') != absl::string_view::npos) continue;
+    value = rest.substr(0, from);
+    found = true;
+    break;
+  }
+  if (!found) return Malformed("cleanup", "X-MTRK header without Postfix's client suffix", text);
+  absl::StatusOr<TrackingHeader> header = ParseTrackingHeaderValue(value);
+  if (!header.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("postfix: cleanup: ", header.status().message()));
+  }
+  return TrackingHeaderSeen{std::string(qid), *std::move(header)};
+}
+
+}  // namespace
+
+bool IsPostfixQueueId(absl::string_view s) {
+  if (s.size() >= 6 && s.size() <= 15 && std::all_of(s.begin(), s.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'A' && c <= 'F');
+      })) {
+    return true;  // short form: hex microseconds + inode
+  }
+  return s.size() >= 12 && s.size() <= 20 && s.find('z') != absl::string_view::npos &&
+         std::all_of(s.begin(), s.end(), IsLongIdChar);
+}
+
+absl::StatusOr<LineFact> PostfixParser::Parse(const LogLine& line) const {
+  if (line.program.find('/') == absl::string_view::npos) return Unrelated{};  // not Postfix
+  const absl::string_view program = ProgramName(line.program);
+  const absl::string_view text = line.text;
+  const size_t colon = text.find(": ");
+  if (colon == absl::string_view::npos || !IsPostfixQueueId(text.substr(0, colon))) {
+    return Unrelated{};
+  }
+  const absl::string_view qid = text.substr(0, colon);
+  absl::string_view rest = text.substr(colon + 2);
+
+  if (program == "smtpd") {
+    if (!absl::ConsumePrefix(&rest, "client=")) return Unrelated{};
+    // Later Postfix versions append ", sasl_method=...", ", orig_queue_id=..." etc.
+    const absl::string_view client = rest.substr(0, rest.find(", "));
+    if (client.empty()) return Malformed(program, "empty client=", text);
+    return MessageReceived{std::string(qid), std::string(client), ""};
+  }
+  if (program == "pickup") {
+    if (!absl::StartsWith(rest, "uid=")) return Unrelated{};
+    const size_t from = rest.find(" from=");
+    if (from == absl::string_view::npos) return Malformed(program, "no from=", text);
+    absl::string_view addr = rest.substr(from + 6);
+    std::optional<std::string> sender = TakeAngleAddress(&addr);
+    if (!sender) return Malformed(program, "bad from= address", text);
+    return MessageReceived{std::string(qid), "local", *std::move(sender)};
+  }
+  if (program == "cleanup") {
+    if (absl::ConsumePrefix(&rest, "message-id=")) {
+      absl::string_view id = rest.substr(0, rest.find(' '));
+      if (absl::StartsWith(id, "<") && absl::EndsWith(id, ">")) {
+        id.remove_prefix(1);
+        id.remove_suffix(1);
+      }
+      return MessageIdSeen{std::string(qid), std::string(id)};
+    }
+    if (absl::ConsumePrefix(&rest, "info: header ")) return ParseHeaderInfo(qid, rest, text);
+    return Unrelated{};
+  }
+  if (program == "qmgr" || program == "postsuper") {
+    if (rest == "removed") return MessageRemoved{std::string(qid)};
+    if (program == "qmgr" && absl::ConsumePrefix(&rest, "from=")) {
+      return ParseQmgrFrom(qid, rest, text);
+    }
+    // postsuper's "expired" and "released from hold" are followed by qmgr records.
+  }
+  if (program == "bounce") {
+    constexpr absl::string_view kMarker = " notification: ";
+    const size_t at = rest.find(kMarker);
+    if (at == absl::string_view::npos) return Unrelated{};
+    const absl::string_view new_qid = rest.substr(at + kMarker.size());
+    if (!IsPostfixQueueId(new_qid)) return Malformed(program, "bad notification queue id", text);
+    return NotificationQueued{std::string(qid), std::string(new_qid),
+                              std::string(rest.substr(0, at))};
+  }
+  if (std::find(std::begin(kDeliveryAgents), std::end(kDeliveryAgents), program) !=
+      std::end(kDeliveryAgents)) {
+    if (absl::StartsWith(rest, "to=")) return ParseOutcome(program, qid, rest, text);
+  }
+  return Unrelated{};
+}
+
+std::unique_ptr<LineParser> NewPostfixParser() { return std::make_unique<PostfixParser>(); }
+
+}  // namespace mtrk::agent::parse

@@ -1,0 +1,63 @@
+// SyslogHeader: splits one raw log line into time, host, program, pid and message text.
+//
+// Two header forms are accepted:
+//   RFC 3164  "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: text"   (no year, no zone)
+//   RFC 3339  "2026-11-23T06:27:04.123456+01:00 mta-a postfix-a/smtp[7711]: text"
+// An RFC 3164 time is read in the configured zone, and its year is inferred from a reference time
+// the caller passes in (normally "now" at the edge; tests pass a fixed instant), so this module
+// owns no clock. Stateless and thread-compatible. A line that fits neither form is
+// InvalidArgument; the caller counts and skips it.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace mtrk::agent::parse {
+
+// What SyslogHeaderParser leaves of a line. The views point into the caller's buffer.
+struct LogLine {
+  absl::Time time;            // UTC
+  absl::string_view host;     // "mta-a"
+  absl::string_view program;  // "postfix-a/smtp", "postfix/legacy/smtpd"
+  int64_t pid = -1;           // -1 when the tag has no [pid]
+  absl::string_view text;     // after "program[pid]: "
+};
+
+// Postfix programs log as "<syslog_name>/<daemon>". ProgramName is the daemon, the part after the
+// last '/': "postfix/legacy/smtpd" -> "smtpd". An untagged program is its own name.
+absl::string_view ProgramName(absl::string_view program);
+
+// The MTA instance: the first path component of the program, "postfix-a/smtp" -> "postfix-a",
+// "postfix/legacy/smtpd" -> "postfix". Not "everything before the last '/'": master.cf services
+// are often given "-o syslog_name=postfix/submission" (or postfix/legacy in the lab) while they
+// share the queue of instance "postfix", and the instance is part of the queue-id key, so the
+// client= line of such a service must join the cleanup/qmgr lines of the same queue file.
+// Distinct instances (postmulti) use distinct first components, e.g. "postfix-a".
+absl::string_view InstanceName(absl::string_view program);
+
+struct SyslogHeaderOptions {
+  absl::TimeZone zone = absl::UTCTimeZone();  // for RFC 3164 times, which carry no offset
+  // RFC 3164 has no year. The year chosen is the latest of reference year +1, +0, -1 that puts the
+  // line no more than kMaxFuture after the reference: a December line read in January is last
+  // year's, a line read a little before the clock catches up (skew) is still this year's.
+  absl::Time reference = absl::UnixEpoch();
+};
+
+// Lines from a clock that runs this far ahead of the reader are still taken as this year's.
+inline constexpr absl::Duration kMaxFuture = absl::Hours(31 * 24);
+
+class SyslogHeaderParser {
+ public:
+  explicit SyslogHeaderParser(SyslogHeaderOptions options) : options_(options) {}
+
+  // InvalidArgument (message quotes the start of the line) when no header is found.
+  absl::StatusOr<LogLine> Parse(absl::string_view raw) const;
+
+ private:
+  SyslogHeaderOptions options_;
+};
+
+}  // namespace mtrk::agent::parse

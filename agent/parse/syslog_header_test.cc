@@ -1,0 +1,120 @@
+#include "agent/parse/syslog_header.h"
+
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace mtrk::agent::parse {
+namespace {
+
+absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, s), absl::UTCTimeZone());
+}
+
+SyslogHeaderParser ParserAt(absl::Time reference, absl::TimeZone zone = absl::UTCTimeZone()) {
+  return SyslogHeaderParser({.zone = zone, .reference = reference});
+}
+
+TEST(SyslogHeaderTest, Rfc3164) {  // from tests/data/postfix-lab/postfix-a.maillog
+  const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 18, 0, 0));
+  ASSERT_OK_AND_ASSIGN(
+      const LogLine line,
+      parser.Parse("Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: 336F1A7420B: to=<user@c.example>"));
+  EXPECT_EQ(line.time, Utc(2026, 11, 23, 6, 27, 4));
+  EXPECT_EQ(line.host, "mta-a");
+  EXPECT_EQ(line.program, "postfix-a/smtp");
+  EXPECT_EQ(line.pid, 7711);
+  EXPECT_EQ(line.text, "336F1A7420B: to=<user@c.example>");
+}
+
+TEST(SyslogHeaderTest, Rfc3164SpacePaddedDayAndNoPid) {
+  const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 18, 0, 0));
+  ASSERT_OK_AND_ASSIGN(const LogLine line, parser.Parse("Nov  3 06:27:04 mta-b kernel: hello\n"));
+  EXPECT_EQ(line.time, Utc(2026, 11, 3, 6, 27, 4));
+  EXPECT_EQ(line.program, "kernel");
+  EXPECT_EQ(line.pid, -1);
+  EXPECT_EQ(line.text, "hello");
+}
+
+TEST(SyslogHeaderTest, Rfc3164ReadInConfiguredZone) {
+  const SyslogHeaderParser parser =
+      ParserAt(Utc(2026, 11, 23, 18, 0, 0), absl::FixedTimeZone(3600));  // UTC+1
+  ASSERT_OK_AND_ASSIGN(const LogLine line, parser.Parse("Nov 23 06:27:04 h postfix/qmgr[1]: x"));
+  EXPECT_EQ(line.time, Utc(2026, 11, 23, 5, 27, 4));
+}
+
+TEST(SyslogHeaderTest, YearInferredAcrossNewYear) {
+  const struct {
+    const char* raw;
+    absl::Time reference;
+    absl::Time want;
+  } kCases[] = {
+      // A December line read just after New Year belongs to the old year.
+      {"Dec 31 23:59:58 h postfix/qmgr[1]: x", Utc(2027, 1, 1, 0, 0, 5),
+       Utc(2026, 12, 31, 23, 59, 58)},
+      // A January line read just before New Year (reader's clock behind) is the new year's.
+      {"Jan  1 00:00:02 h postfix/qmgr[1]: x", Utc(2026, 12, 31, 23, 59, 59),
+       Utc(2027, 1, 1, 0, 0, 2)},
+      // Two weeks in the future is clock skew, still this year.
+      {"Dec  7 10:00:00 h postfix/qmgr[1]: x", Utc(2026, 11, 23, 0, 0, 0),
+       Utc(2026, 12, 7, 10, 0, 0)},
+      // More than a month ahead: last year's.
+      {"Feb 10 10:00:00 h postfix/qmgr[1]: x", Utc(2026, 1, 5, 0, 0, 0),
+       Utc(2025, 2, 10, 10, 0, 0)},
+      // Feb 29 only exists in a leap year: read in March 2025 it is 2024's.
+      {"Feb 29 12:00:00 h postfix/qmgr[1]: x", Utc(2025, 3, 1, 0, 0, 0),
+       Utc(2024, 2, 29, 12, 0, 0)},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.raw);
+    ASSERT_OK_AND_ASSIGN(const LogLine line, ParserAt(c.reference).Parse(c.raw));
+    EXPECT_EQ(line.time, c.want);
+  }
+}
+
+TEST(SyslogHeaderTest, Rfc3339) {
+  const SyslogHeaderParser parser = ParserAt(Utc(2000, 1, 1, 0, 0, 0));  // reference unused
+  ASSERT_OK_AND_ASSIGN(
+      const LogLine line,
+      parser.Parse("2026-11-23T06:27:04.123456+01:00 mta-b postfix/legacy/smtpd[7793]: hi there"));
+  EXPECT_EQ(line.time, Utc(2026, 11, 23, 5, 27, 4) + absl::Microseconds(123456));
+  EXPECT_EQ(line.host, "mta-b");
+  EXPECT_EQ(line.program, "postfix/legacy/smtpd");
+  EXPECT_EQ(line.pid, 7793);
+  EXPECT_EQ(line.text, "hi there");
+
+  ASSERT_OK_AND_ASSIGN(const LogLine z, parser.Parse("2026-11-23T06:27:04Z h p[1]: x"));
+  EXPECT_EQ(z.time, Utc(2026, 11, 23, 6, 27, 4));
+}
+
+TEST(SyslogHeaderTest, MalformedIsInvalidArgument) {
+  const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 18, 0, 0));
+  const char* kCases[] = {
+      "",
+      "garbage",
+      "Foo 23 06:27:04 mta-a postfix-a/smtp[7711]: x",
+      "Nov 32 06:27:04 mta-a postfix-a/smtp[7711]: x",
+      "Nov 23 25:27:04 mta-a postfix-a/smtp[7711]: x",
+      "Nov 23 06:27:04 mta-a",
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[77x1]: x",
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[7711] x",
+      "2026-13-23T06:27:04+01:00 mta-b postfix/smtpd[1]: x",
+      "2026-11-23 06:27:04 mta-b postfix/smtpd[1]: x",
+      "Feb 29 12:00:00 h postfix/qmgr[1]: x",  // no leap year near the 2026 reference
+  };
+  for (const char* raw : kCases) {
+    SCOPED_TRACE(raw);
+    EXPECT_THAT(parser.Parse(raw), test::StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+}
+
+TEST(SyslogHeaderTest, ProgramAndInstance) {
+  EXPECT_EQ(ProgramName("postfix-a/smtp"), "smtp");
+  EXPECT_EQ(InstanceName("postfix-a/smtp"), "postfix-a");
+  EXPECT_EQ(ProgramName("postfix/legacy/smtpd"), "smtpd");
+  EXPECT_EQ(InstanceName("postfix/legacy/smtpd"), "postfix");  // shares postfix's queue
+  EXPECT_EQ(ProgramName("sshd"), "sshd");
+  EXPECT_EQ(InstanceName("sshd"), "sshd");
+}
+
+}  // namespace
+}  // namespace mtrk::agent::parse

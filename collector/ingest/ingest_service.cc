@@ -1,0 +1,36 @@
+#include "collector/ingest/ingest_service.h"
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/model/hop_event_proto.h"
+#include "common/net/grpc_status.h"
+#include "spdlog/spdlog.h"
+
+namespace mtrk::collector::ingest {
+
+grpc::Status IngestService::PushEvents(grpc::ServerContext* /*context*/,
+                                       const v1::PushEventsRequest* request,
+                                       v1::PushEventsResponse* response) {
+  // Validate all before storing any: a bad batch is rejected whole, naming the first bad event.
+  absl::StatusOr<std::vector<model::HopEvent>> events =
+      model::HopEventsFromProto(request->events());
+  if (!events.ok()) {
+    spdlog::warn("ingest: agent {} batch {} rejected: {}", request->agent_id(),
+                 request->batch_sequence(), events.status().ToString());
+    return net::ToGrpcStatus(events.status());
+  }
+  absl::StatusOr<int64_t> stored = store_.Append(*events);
+  if (!stored.ok()) {  // the agent keeps the batch spooled and retries
+    spdlog::warn("ingest: agent {} batch {} not stored: {}", request->agent_id(),
+                 request->batch_sequence(), stored.status().ToString());
+    return net::ToGrpcStatus(stored.status());
+  }
+  spdlog::debug("ingest: agent {} batch {}: {} events, {} new", request->agent_id(),
+                request->batch_sequence(), events->size(), *stored);
+  response->set_acked_sequence(request->batch_sequence());  // after COMMIT: frees spool space
+  response->set_stored_events(static_cast<uint32_t>(*stored));
+  return grpc::Status::OK;
+}
+
+}  // namespace mtrk::collector::ingest

@@ -1,0 +1,163 @@
+#include "collector/store/pg/pg_event_store.h"
+
+#include <algorithm>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "collector/testing/sample_events.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/pg_environment.h"
+#include "tests/support/status_matchers.h"
+
+namespace mtrk::collector::store {
+namespace {
+
+using ::mtrk::collector::testing::At;
+using ::mtrk::collector::testing::Delayed;
+using ::mtrk::collector::testing::Delivered;
+using ::mtrk::collector::testing::ExpansionMember;
+using ::mtrk::collector::testing::kEnvid;
+using ::mtrk::collector::testing::kMessageId;
+using ::mtrk::collector::testing::WithId;
+using ::mtrk::test::IsOk;
+using ::mtrk::test::IsOkAndHolds;
+using ::mtrk::test::StatusIs;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAreArray;
+
+std::vector<model::HopEvent> TwoHops() {
+  return {Delayed("alice@b.example", At(6, 27, 13)), Delivered()};
+}
+
+class PgEventStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(db_, test::PgEnvironment::Get().NewDatabase());
+    ASSERT_OK_AND_ASSIGN(store_, PgEventStore::Connect(db_.conninfo(), {.pool_size = 2}));
+  }
+  test::PgDatabase db_;
+  std::unique_ptr<PgEventStore> store_;
+};
+
+TEST_F(PgEventStoreTest, ResentBatchIsStoredOnce) {
+  const std::vector<model::HopEvent> batch = TwoHops();
+  EXPECT_THAT(store_->Append(batch), IsOkAndHolds(2));
+  EXPECT_THAT(store_->Append(batch), IsOkAndHolds(0));  // the agent lost our ack and resent
+  EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(UnorderedElementsAreArray(batch)));
+}
+
+TEST_F(PgEventStoreTest, EmptyBatchStoresNothing) {
+  EXPECT_THAT(store_->Append(std::vector<model::HopEvent>()), IsOkAndHolds(0));
+}
+
+TEST_F(PgEventStoreTest, EveryFieldRoundTrips) {
+  model::HopEvent sparse = Delivered("bob@b.example");  // optional fields unset
+  sparse.certifier.clear();
+  sparse.envid.clear();
+  sparse.arrival_time = absl::InfinitePast();
+  sparse.last_attempt_time = absl::InfinitePast();
+  sparse.reporting_mta.clear();
+  sparse.message_id = "no-brackets@a.example";
+  sparse.queue_first_seen = At(23, 59, 59) + absl::Microseconds(999999);  // day boundary
+  const std::vector<model::HopEvent> batch = {
+      Delayed("alice@b.example", At(6, 27, 13)),  // will_retry_until set
+      ExpansionMember("m@b.example"), WithId(sparse)};
+  ASSERT_THAT(store_->Append(batch), IsOkAndHolds(3));
+  EXPECT_THAT(store_->FindByEnvid(kEnvid),
+              IsOkAndHolds(UnorderedElementsAreArray({batch[0], batch[1]})));
+  EXPECT_THAT(store_->FindByMessageId("no-brackets@a.example"),
+              IsOkAndHolds(UnorderedElementsAreArray({batch[2]})));
+}
+
+TEST_F(PgEventStoreTest, FindsByMessageIdExactlyAndEnvidCaseSensitively) {
+  ASSERT_THAT(store_->Append(TwoHops()), IsOkAndHolds(2));
+  EXPECT_THAT(store_->FindByMessageId(kMessageId), IsOkAndHolds(::testing::SizeIs(2)));
+  EXPECT_THAT(store_->FindByMessageId("other@a.example"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->FindByEnvid("20261123.A1B2C3@a.example"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->FindByEnvid(""), IsOkAndHolds(IsEmpty()));
+}
+
+TEST_F(PgEventStoreTest, EventsOnManyDaysGetTheirPartitions) {
+  std::vector<model::HopEvent> batch;
+  for (int day = 0; day < 3; ++day) {
+    model::HopEvent e = Delivered();
+    e.queue_first_seen += absl::Hours(24 * day);
+    batch.push_back(WithId(e));
+  }
+  EXPECT_THAT(store_->Append(batch), IsOkAndHolds(3));
+  // A second store has an empty partition cache and must find the partitions existing.
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgEventStore> other,
+                       PgEventStore::Connect(db_.conninfo(), {}));
+  EXPECT_THAT(other->Append(batch), IsOkAndHolds(0));
+}
+
+TEST_F(PgEventStoreTest, RefusedValueFailsTheWholeBatch) {
+  const struct {
+    const char* name;
+    std::string diagnostic;
+  } kCases[] = {
+      {"NUL byte", std::string("a\0b", 3)},  // libpq would cut the value short
+      {"invalid UTF-8", "caf\xe9"},          // the database refuses it
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.name);
+    model::HopEvent bad = Delivered("bad@b.example");
+    bad.diagnostic = c.diagnostic;
+    const std::vector<model::HopEvent> batch = {Delivered(), WithId(bad)};
+    EXPECT_THAT(store_->Append(batch), StatusIs(absl::StatusCode::kInvalidArgument));
+    EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(IsEmpty()));  // atomic
+  }
+  // The connection still works.
+  EXPECT_THAT(store_->Append(std::vector<model::HopEvent>{Delivered()}), IsOkAndHolds(1));
+}
+
+TEST_F(PgEventStoreTest, DroppedConnectionIsUnavailableThenRecovers) {
+  ASSERT_THAT(store_->Append(std::vector<model::HopEvent>{Delivered()}),
+              IsOkAndHolds(1));  // a pooled connection exists
+  ASSERT_OK(db_.TerminateBackends());
+  const absl::StatusOr<int64_t> first =
+      store_->Append(std::vector<model::HopEvent>{Delivered("x@b.example")});
+  EXPECT_THAT(first, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(store_->Append(std::vector<model::HopEvent>{Delivered("x@b.example")}),
+              IsOkAndHolds(1));  // reconnected
+}
+
+TEST_F(PgEventStoreTest, UnreachableDatabaseIsUnavailable) {
+  EXPECT_THAT(PgEventStore::Connect("host=127.0.0.1 port=1 user=postgres dbname=x", {}),
+              StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(PgEventStoreTest, ConcurrentStoresAppendingTheSameBatchStoreItOnce) {
+  std::vector<model::HopEvent> batch;
+  for (int i = 0; i < 50; ++i) {
+    model::HopEvent e = Delivered(absl::StrCat("r", i, "@b.example"));
+    e.queue_first_seen += absl::Hours(24 * (i % 3));  // and race on creating partitions
+    batch.push_back(WithId(e));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgEventStore> a, PgEventStore::Connect(db_.conninfo(), {}));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<PgEventStore> b, PgEventStore::Connect(db_.conninfo(), {}));
+  absl::StatusOr<int64_t> stored_a, stored_b;
+  {
+    std::jthread ta([&] { stored_a = a->Append(batch); });
+    std::jthread tb([&] { stored_b = b->Append(batch); });
+  }
+  ASSERT_OK(stored_a);
+  ASSERT_OK(stored_b);
+  EXPECT_EQ(*stored_a + *stored_b, 50);
+  EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::SizeIs(50)));
+}
+
+TEST(MessageKeyTest, DependsOnlyOnTheMessageAtItsMta) {
+  const model::HopEvent a = Delivered("a@b.example");
+  const model::HopEvent b = Delayed("b@b.example", At(9, 0, 0));
+  EXPECT_EQ(MessageKeyOf(a), MessageKeyOf(b));
+  EXPECT_EQ(MessageKeyOf(a).size(), 32u);
+  model::HopEvent reused = a;  // the same queue id reused later is another message
+  reused.queue_first_seen += absl::Hours(1);
+  EXPECT_NE(MessageKeyOf(a), MessageKeyOf(reused));
+}
+
+}  // namespace
+}  // namespace mtrk::collector::store

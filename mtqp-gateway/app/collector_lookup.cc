@@ -1,0 +1,34 @@
+#include "mtqp-gateway/app/collector_lookup.h"
+
+#include "common/model/hop_event_proto.h"
+#include "common/net/grpc_status.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace mtrk::gateway::app {
+
+CollectorLookup::CollectorLookup(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
+    : stub_(v1::Lookup::NewStub(channel)), deadline_(deadline) {}
+
+std::unique_ptr<CollectorLookup> CollectorLookup::ConnectInsecure(const std::string& target) {
+  return std::make_unique<CollectorLookup>(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+}
+
+absl::StatusOr<std::vector<model::HopEvent>> CollectorLookup::Track(absl::string_view envid,
+                                                                    absl::string_view secret) {
+  v1::TrackRequest request;
+  request.set_envid(std::string(envid));
+  request.set_secret(std::string(secret));
+  v1::TrackResponse response;
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  const grpc::Status status = stub_->Track(&context, request, &response);
+  if (!status.ok()) return net::FromGrpcStatus(status);
+  std::vector<model::HopEvent> hops;
+  hops.reserve(static_cast<size_t>(response.hops_size()));
+  for (const v1::HopEvent& hop : response.hops()) hops.push_back(model::FromProto(hop));
+  return hops;
+}
+
+}  // namespace mtrk::gateway::app

@@ -1,0 +1,262 @@
+#include "mtqp-gateway/server/mtqp_server.h"
+
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "asio.hpp"
+#include "mtqp-gateway/mtqp/command_parser.h"
+#include "mtqp-gateway/mtqp/line_assembler.h"
+
+namespace mtrk::gateway::server {
+namespace {
+
+using asio::ip::tcp;
+
+// One client connection. Asio handlers keep it alive through shared_from_this: its lifetime ends
+// with the last pending operation, which the owner cannot know (the usual Asio ownership idiom).
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, asio::thread_pool& lookups, const ServerOptions& options,
+             mtqp::TrackLookup& lookup)
+      : strand_(asio::make_strand(socket.get_executor())),
+        socket_(std::move(socket)),
+        timer_(strand_),
+        lookups_(lookups),
+        idle_timeout_(absl::ToChronoSeconds(options.idle_timeout)),
+        assembler_(mtqp::kMaxLineBytes),
+        session_(options.session, lookup) {}
+
+  void Start() {
+    asio::dispatch(strand_, [self = shared_from_this()] {
+      if (self->closed_) return;  // Stop() came first
+      self->ResetIdleTimer();
+      self->Write(self->session_.Greeting(), mtqp::Session::Next::kContinue);
+    });
+  }
+
+  // From any thread: close the socket on the strand.
+  void Close() {
+    asio::post(strand_, [self = shared_from_this()] { self->Shutdown(); });
+  }
+
+ private:
+  void ResetIdleTimer() {
+    timer_.expires_after(idle_timeout_);
+    timer_.async_wait([self = shared_from_this()](const std::error_code& ec) {
+      if (!ec) self->Shutdown();  // idle: RFC 3887 §2.5 autologout
+    });
+  }
+
+  void Shutdown() {
+    if (closed_) return;
+    closed_ = true;
+    std::error_code ignored;
+    timer_.cancel();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  // Handles buffered lines one at a time; reads more only when none is pending (back-pressure).
+  void ProcessNext() {
+    if (closed_) return;
+    std::optional<mtqp::LineAssembler::Event> event = assembler_.Next();
+    if (!event.has_value()) {
+      Read();
+      return;
+    }
+    ResetIdleTimer();  // any command resets the idle timer (RFC 3887 §2.5)
+    if (event->kind == mtqp::LineAssembler::Event::Kind::kTooLong) {
+      mtqp::Session::Reply reply = session_.HandleTooLongLine();
+      Write(std::move(reply.response), reply.next);
+      return;
+    }
+    // The session may block on the collector: run it on the lookup pool, answer on the strand.
+    // Only one command per connection is in flight, so the session is never used concurrently.
+    asio::post(lookups_, [self = shared_from_this(), line = std::move(event->line)] {
+      mtqp::Session::Reply reply = self->session_.HandleLine(line);
+      asio::post(self->strand_, [self, reply = std::move(reply)]() mutable {
+        self->Write(std::move(reply.response), reply.next);
+      });
+    });
+  }
+
+  void Read() {
+    socket_.async_read_some(
+        asio::buffer(read_buffer_),
+        asio::bind_executor(
+            strand_, [self = shared_from_this()](const std::error_code& ec, size_t n) {
+              if (ec) {
+                self->Shutdown();  // EOF, reset, or closed by Stop/idle timer
+                return;
+              }
+              self->assembler_.Feed(absl::string_view(self->read_buffer_.data(), n));
+              self->ProcessNext();
+            }));
+  }
+
+  void Write(std::string response, mtqp::Session::Next next) {
+    if (closed_) return;
+    out_ = std::move(response);
+    asio::async_write(socket_, asio::buffer(out_),
+                      asio::bind_executor(strand_, [self = shared_from_this(), next](
+                                                       const std::error_code& ec, size_t /*n*/) {
+                        if (ec || next != mtqp::Session::Next::kContinue) {
+                          // TODO(#tls): kStartTls upgrades instead; until then tls_available is
+                          // never set.
+                          self->Shutdown();
+                          return;
+                        }
+                        self->ProcessNext();
+                      }));
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  asio::thread_pool& lookups_;
+  const std::chrono::seconds idle_timeout_;
+  mtqp::LineAssembler assembler_;
+  mtqp::Session session_;
+  std::array<char, 4096> read_buffer_;
+  std::string out_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+struct MtqpServer::State {
+  State(const ServerOptions& o, mtqp::TrackLookup& l)
+      : options(o),
+        lookup(l),
+        acceptor(asio::make_strand(io)),  // the strand serialises accept handlers and Stop's close
+        lookups(static_cast<size_t>(o.lookup_threads)) {}
+
+  void Accept() {
+    // Each socket gets the plain io executor; Connection wraps it in its own strand.
+    acceptor.async_accept(io, [this](const std::error_code& ec, tcp::socket socket) {
+      if (!acceptor.is_open()) return;
+      if (!ec) {
+        auto connection = std::make_shared<Connection>(std::move(socket), lookups, options, lookup);
+        {
+          absl::MutexLock lock(&mu);
+          if (stopped) return;  // Stop() already took the list; the socket closes with us
+          // Prune finished connections so the list does not grow with the connection count.
+          std::erase_if(connections,
+                        [](const std::weak_ptr<Connection>& c) { return c.expired(); });
+          connections.push_back(connection);
+        }
+        connection->Start();
+      }
+      if (!ec || ec == asio::error::connection_aborted) {
+        Accept();
+        return;
+      }
+      // EMFILE, ENOBUFS: retrying at once would spin; pause, then keep listening.
+      accept_backoff.expires_after(std::chrono::milliseconds(100));
+      accept_backoff.async_wait([this](const std::error_code& wait_ec) {
+        if (!wait_ec && acceptor.is_open()) Accept();
+      });
+    });
+  }
+
+  const ServerOptions options;
+  mtqp::TrackLookup& lookup;
+  // Declaration order is destruction order in reverse: lookups (joined) before io.
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff{acceptor.get_executor()};
+  asio::thread_pool lookups;
+  std::vector<std::thread> threads;
+  tcp::endpoint bound;
+  absl::Mutex mu;
+  std::vector<std::weak_ptr<Connection>> connections ABSL_GUARDED_BY(mu);
+  bool stopped ABSL_GUARDED_BY(mu) = false;
+};
+
+absl::Status ValidateServerOptions(const ServerOptions& options) {
+  if (options.idle_timeout < absl::Minutes(10)) {
+    return absl::InvalidArgumentError(
+        "server: idle timeout must be at least 600 s (RFC 3887 §2.5)");
+  }
+  if (options.io_threads < 1 || options.lookup_threads < 1) {
+    return absl::InvalidArgumentError("server: thread counts must be at least 1");
+  }
+  if (options.session.max_commands < 1 || options.session.max_bad_commands < 0) {
+    return absl::InvalidArgumentError("server: bad command limits");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<MtqpServer>> MtqpServer::Start(const ServerOptions& options,
+                                                              mtqp::TrackLookup& lookup) {
+  if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
+  auto state = std::make_unique<State>(options, lookup);
+  std::error_code ec;
+  tcp::resolver resolver(state->io);
+  const auto results =
+      resolver.resolve(options.listen_host, std::to_string(options.listen_port),
+                       tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("server: cannot resolve listen address '",
+                                                   options.listen_host, "': ", ec.message()));
+  }
+  const tcp::endpoint endpoint = results.begin()->endpoint();
+  const auto fail = [&](absl::string_view what) {
+    return absl::UnavailableError(absl::StrCat("server: ", what, " ",
+                                               endpoint.address().to_string(), ":", endpoint.port(),
+                                               ": ", ec.message()));
+  };
+  if (state->acceptor.open(endpoint.protocol(), ec); ec) return fail("open");
+  if (state->acceptor.set_option(tcp::acceptor::reuse_address(true), ec); ec) return fail("set");
+  if (state->acceptor.bind(endpoint, ec); ec) return fail("bind");
+  if (state->acceptor.listen(asio::socket_base::max_listen_connections, ec); ec) {
+    return fail("listen");
+  }
+  state->bound = state->acceptor.local_endpoint(ec);
+  if (ec) return fail("local endpoint of");
+  state->Accept();
+  for (int i = 0; i < options.io_threads; ++i) {
+    state->threads.emplace_back([s = state.get()] { s->io.run(); });
+  }
+  return std::unique_ptr<MtqpServer>(new MtqpServer(std::move(state)));
+}
+
+MtqpServer::MtqpServer(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+MtqpServer::~MtqpServer() { Stop(); }
+
+uint16_t MtqpServer::port() const { return state_->bound.port(); }
+
+std::string MtqpServer::endpoint() const {
+  const asio::ip::address a = state_->bound.address();
+  return a.is_v6() ? absl::StrCat("[", a.to_string(), "]:", port())
+                   : absl::StrCat(a.to_string(), ":", port());
+}
+
+void MtqpServer::Stop() {
+  std::vector<std::weak_ptr<Connection>> connections;
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->stopped) return;
+    state_->stopped = true;
+    connections.swap(state_->connections);
+  }
+  asio::post(state_->acceptor.get_executor(), [s = state_.get()] {
+    std::error_code ignored;
+    s->acceptor.close(ignored);
+    s->accept_backoff.cancel();
+  });
+  for (const std::weak_ptr<Connection>& c : connections) {
+    if (std::shared_ptr<Connection> connection = c.lock()) connection->Close();
+  }
+  // Lookups in flight finish (bounded by the lookup deadline); queued ones are dropped. Once every
+  // socket is closed and every timer cancelled, the I/O threads run out of work and return; no
+  // io.stop(), which could drop the close handlers and leave clients connected.
+  state_->lookups.stop();
+  state_->lookups.join();
+  for (std::thread& t : state_->threads) t.join();
+}
+
+}  // namespace mtrk::gateway::server

@@ -1,0 +1,61 @@
+// The MTQP TCP server (RFC 3887 §2): accepts connections, runs one mtqp::Session per connection,
+// and moves bytes. A few I/O threads run Asio; TRACK lookups (a blocking gRPC call of up to 10 s)
+// run on a separate worker pool so a slow collector never stalls the I/O threads. Per connection:
+// commands are handled strictly one at a time, in order (pipelining, RFC 3887 §8); input is read
+// only when no complete line is pending, so memory stays bounded; an idle timer closes the
+// connection. Thread-safe: Start/Stop may be called from any thread.
+// TODO(#tls): STARTTLS (SSL stream after the handshake, drop buffered clear text).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "mtqp-gateway/mtqp/session.h"
+#include "mtqp-gateway/mtqp/track_lookup.h"
+
+namespace mtrk::gateway::server {
+
+struct ServerOptions {
+  std::string listen_host = "0.0.0.0";
+  uint16_t listen_port = 1038;  // RFC 3887 §2; 0 picks a free port (tests)
+  int io_threads = 2;
+  int lookup_threads = 4;  // concurrent TRACK lookups
+  // RFC 3887 §2.5: an idle timer MUST be at least 10 minutes.
+  absl::Duration idle_timeout = absl::Minutes(10);
+  mtqp::SessionOptions session;
+};
+
+// InvalidArgument for options the RFC forbids (idle timeout under 600 s) or that cannot work.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
+class MtqpServer {
+ public:
+  // Binds and starts serving. `lookup` must outlive the server. InvalidArgument for bad options,
+  // Unavailable if the address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<MtqpServer>> Start(const ServerOptions& options,
+                                                           mtqp::TrackLookup& lookup);
+  ~MtqpServer();  // Stop()s
+
+  MtqpServer(const MtqpServer&) = delete;
+  MtqpServer& operator=(const MtqpServer&) = delete;
+
+  // The bound port: the chosen one when listen_port was 0.
+  uint16_t port() const;
+  // "HOST:PORT" as bound (IPv6 in brackets).
+  std::string endpoint() const;
+
+  // Stops accepting, closes every connection, waits for the threads. Idempotent.
+  void Stop();
+
+ private:
+  struct State;
+  explicit MtqpServer(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mtrk::gateway::server
