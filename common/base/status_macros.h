@@ -8,10 +8,10 @@
 #define MTRK_STATUS_CONCAT_(x, y) MTRK_STATUS_CONCAT_INNER_(x, y)
 
 // Returns from the current function if `expr` (an absl::Status) is not OK.
-#define MTRK_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    const ::absl::Status mtrk_status_ = (expr);    \
-    if (!mtrk_status_.ok()) return mtrk_status_;   \
+#define MTRK_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    const ::absl::Status mtrk_status_ = (expr);  \
+    if (!mtrk_status_.ok()) return mtrk_status_; \
   } while (0)
 
 // MTRK_ASSIGN_OR_RETURN(lhs, expr): evaluates the StatusOr `expr`; returns its status if not OK,

@@ -31,11 +31,10 @@ std::string ComputeEventId(const HopEvent& e) {
   // Fields joined with a separator that cannot occur in a log-derived value (NUL).
   const std::string key = absl::StrCat(
       e.reporting_host, std::string(1, '\0'), e.mta_instance, std::string(1, '\0'), e.queue_id,
-      std::string(1, '\0'), Micros(e.queue_first_seen), std::string(1, '\0'),
-      e.original_recipient, std::string(1, '\0'), e.final_recipient, std::string(1, '\0'),
-      static_cast<int>(e.action), std::string(1, '\0'), e.status, std::string(1, '\0'),
-      Micros(e.event_time), std::string(1, '\0'), e.relay, std::string(1, '\0'),
-      e.expansion_member ? 1 : 0);
+      std::string(1, '\0'), Micros(e.queue_first_seen), std::string(1, '\0'), e.original_recipient,
+      std::string(1, '\0'), e.final_recipient, std::string(1, '\0'), static_cast<int>(e.action),
+      std::string(1, '\0'), e.status, std::string(1, '\0'), Micros(e.event_time),
+      std::string(1, '\0'), e.relay, std::string(1, '\0'), e.expansion_member ? 1 : 0);
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
   return absl::BytesToHexString(
@@ -73,8 +72,9 @@ absl::Status ValidateHopEvent(const HopEvent& e) {
   if (e.final_recipient.empty()) return FieldError(e, "final_recipient", "empty");
   if (e.action == DsnAction::kUnspecified) return FieldError(e, "action", "unspecified");
   if (e.action != DsnAction::kOpaque && !IsEnhancedStatus(e.status)) {
-    return FieldError(e, "status", absl::StrCat("not an enhanced status code: '",
-                                                absl::CHexEscape(e.status.substr(0, 16)), "'"));
+    return FieldError(e, "status",
+                      absl::StrCat("not an enhanced status code: '",
+                                   absl::CHexEscape(e.status.substr(0, 16)), "'"));
   }
   if (e.status == "2.1.9" && e.action != DsnAction::kRelayed) {
     return FieldError(e, "status", "2.1.9 is only for relayed (RFC 3886 §3.3.4)");
@@ -92,14 +92,20 @@ absl::Status ValidateHopEvent(const HopEvent& e) {
     const std::string& value;
     size_t max;
   } kSizes[] = {
-      {"reporting_host", e.reporting_host, 255},   {"reporting_mta", e.reporting_mta, 255},
-      {"mta_instance", e.mta_instance, 255},       {"queue_id", e.queue_id, 64},
-      {"message_id", e.message_id, 998},           {"sender", e.sender, kMaxAddressBytes},
-      {"client", e.client, 512},                   {"envid", e.envid, kMaxEnvidBytes},
+      {"reporting_host", e.reporting_host, 255},
+      {"reporting_mta", e.reporting_mta, 255},
+      {"mta_instance", e.mta_instance, 255},
+      {"queue_id", e.queue_id, 64},
+      {"message_id", e.message_id, 998},
+      {"sender", e.sender, kMaxAddressBytes},
+      {"client", e.client, 512},
+      {"envid", e.envid, kMaxEnvidBytes},
       {"original_recipient", e.original_recipient, kMaxAddressBytes},
       {"final_recipient", e.final_recipient, kMaxAddressBytes},
-      {"remote_mta", e.remote_mta, 512},           {"relay", e.relay, 512},
-      {"diagnostic", e.diagnostic, kMaxTextBytes}, {"next_queue_id", e.next_queue_id, 64},
+      {"remote_mta", e.remote_mta, 512},
+      {"relay", e.relay, 512},
+      {"diagnostic", e.diagnostic, kMaxTextBytes},
+      {"next_queue_id", e.next_queue_id, 64},
   };
   for (const auto& s : kSizes) {
     absl::Status st = CheckSize(e, s.name, s.value, s.max);

@@ -57,7 +57,8 @@ HopEvent FromProto(const v1::HopEvent& p) {
   e.original_recipient = p.original_recipient();
   e.final_recipient = p.final_recipient();
   const int action = static_cast<int>(p.action());
-  e.action = (action >= 0 && action <= 7) ? static_cast<DsnAction>(action) : DsnAction::kUnspecified;
+  e.action =
+      (action >= 0 && action <= 7) ? static_cast<DsnAction>(action) : DsnAction::kUnspecified;
   e.status = p.status();
   e.remote_mta = p.remote_mta();
   e.relay = p.relay();
@@ -74,9 +75,8 @@ HopEvent FromProto(const v1::HopEvent& p) {
 absl::StatusOr<std::vector<HopEvent>> HopEventsFromProto(
     const google::protobuf::RepeatedPtrField<v1::HopEvent>& events) {
   if (events.size() > kMaxEventsPerBatch) {
-    return absl::InvalidArgumentError(absl::StrCat("batch of ", events.size(),
-                                                   " events exceeds the limit of ",
-                                                   kMaxEventsPerBatch));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch of ", events.size(), " events exceeds the limit of ", kMaxEventsPerBatch));
   }
   std::vector<HopEvent> out;
   out.reserve(events.size());

@@ -5,8 +5,8 @@
 
 #include "absl/status/statusor.h"
 #include "common/model/hop_event.h"
-#include "mtrk/v1/event.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "mtrk/v1/event.pb.h"
 
 namespace mtrk::model {
 
