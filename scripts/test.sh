@@ -13,5 +13,5 @@ cd "$ROOT"
 
 if [ "${MTRK_SKIP_ASAN:-0}" != 1 ]; then
   BUILD_TYPE=Debug ./scripts/build.sh build-asan -DMTRK_SANITIZE=ON
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j2 --timeout 600 -L 'unit|pg')
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp ctest --output-on-failure -j2 --timeout 600 -L 'unit|pg')
 fi
