@@ -9,7 +9,9 @@ PACKAGES=(
   libabsl-dev libssl-dev libpqxx-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libasio-dev libc-ares-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  postgresql postfix swaks openssl procps
+  libcpp-httplib-dev libsqlite3-dev libzstd-dev zlib1g-dev
+  postgresql postfix swaks openssl procps iproute2 dnsmasq-base clang libclang-rt-14-dev
+  chromium fonts-dejavu-core
 )
 
 missing=()
