@@ -42,6 +42,7 @@ Correlator::Message& Correlator::Open(const parse::LogLine& line, absl::string_v
     m.instance = std::get<1>(key);
     m.queue_id = std::get<2>(key);
     m.first_seen = line.time;
+    m.first_position = current_position_;
     ++stats_.messages;
   }
   return it->second;
@@ -154,8 +155,17 @@ void Correlator::Finish(const Message& m, std::vector<model::HopEvent>* out) {
   }
 }
 
+std::optional<uint64_t> Correlator::OldestOpenPosition() const {
+  std::optional<uint64_t> oldest;
+  for (const auto& [key, m] : messages_) {
+    if (!oldest || m.first_position < *oldest) oldest = m.first_position;
+  }
+  return oldest;
+}
+
 std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line,
-                                             const parse::LineFact& fact) {
+                                             const parse::LineFact& fact, uint64_t position) {
+  current_position_ = position;
   std::vector<model::HopEvent> out;
   const auto find = [&](const std::string& qid) {
     return messages_.find(

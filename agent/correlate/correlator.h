@@ -74,8 +74,15 @@ class Correlator {
  public:
   explicit Correlator(CorrelatorOptions options);
 
-  // Feeds one parsed line; returns the events it completes (often none).
-  std::vector<model::HopEvent> Add(const parse::LogLine& line, const parse::LineFact& fact);
+  // Feeds one parsed line; returns the events it completes (often none). `position` is where the
+  // line starts in its input (any monotonically increasing number): see OldestOpenPosition.
+  std::vector<model::HopEvent> Add(const parse::LogLine& line, const parse::LineFact& fact,
+                                   uint64_t position = 0);
+
+  // The position of the first line of the oldest message still open, or nullopt if none is.
+  // A checkpoint must not pass it: replaying from there rebuilds every open message after a
+  // restart, and the events already sent come out with the same ids (the collector drops them).
+  std::optional<uint64_t> OldestOpenPosition() const;
 
   // End of input: emits the buffered outcomes of every open message (delayed events have already
   // been emitted) and forgets them.
@@ -98,6 +105,7 @@ class Correlator {
     std::string instance;
     std::string queue_id;
     absl::Time first_seen;
+    uint64_t first_position = 0;  // of the line that opened it
     std::string client;
     std::string sender;
     std::string message_id;
@@ -116,6 +124,7 @@ class Correlator {
   CorrelatorOptions options_;
   std::map<Key, Message> messages_;  // ordered, so Flush is deterministic
   CorrelatorStats stats_;
+  uint64_t current_position_ = 0;  // of the line being added
 };
 
 }  // namespace mtrk::agent::correlate

@@ -352,3 +352,33 @@ TEST(CorrelatorTest, WholeLabLogs) {
 
 }  // namespace
 }  // namespace mtrk::agent::correlate
+
+namespace mtrk::agent::correlate {
+namespace {
+
+TEST(CorrelatorPositionTest, OldestOpenPositionFollowsOpenMessages) {
+  Correlator c({});
+  const std::unique_ptr<parse::LineParser> parser = parse::NewPostfixParser();
+  parse::SyslogHeaderParser headers({.reference = absl::FromUnixSeconds(1795415225)});
+  const char* kLines[] = {
+      "Nov 23 06:27:05 mta-a postfix-a/smtpd[7707]: 1D4BAA74210: client=localhost[127.0.0.1]",
+      "Nov 23 06:27:05 mta-a postfix-a/smtpd[7707]: F41C3A74213: client=localhost[127.0.0.1]",
+      "Nov 23 06:27:05 mta-a postfix-a/qmgr[7498]: 1D4BAA74210: removed",
+  };
+  EXPECT_EQ(c.OldestOpenPosition(), std::nullopt);
+  uint64_t position = 100;
+  std::vector<std::optional<uint64_t>> got;
+  for (const char* raw : kLines) {
+    absl::StatusOr<parse::LogLine> line = headers.Parse(raw);
+    ASSERT_TRUE(line.ok()) << line.status();
+    absl::StatusOr<parse::LineFact> fact = parser->Parse(*line);
+    ASSERT_TRUE(fact.ok()) << fact.status();
+    c.Add(*line, *fact, position);
+    got.push_back(c.OldestOpenPosition());
+    position += 100;
+  }
+  EXPECT_EQ(got, (std::vector<std::optional<uint64_t>>{100, 100, 200}));
+}
+
+}  // namespace
+}  // namespace mtrk::agent::correlate
