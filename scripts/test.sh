@@ -2,7 +2,9 @@
 # test.sh -- README command 2: install what is needed, build, and run the whole test suite with
 # ctest (unit, pg, integration, e2e), then the unit and pg tests again under ASan/UBSan.
 # Tests that need PostgreSQL start their own private cluster; no system service is used.
-#   MTRK_SKIP_ASAN=1  skip the sanitizer pass (faster local iterations)
+# Last, each libFuzzer target runs for a bounded time (clang build in build-fuzz/).
+#   MTRK_SKIP_ASAN=1  skip the sanitizer pass    MTRK_SKIP_FUZZ=1  skip the fuzzing pass
+#   MTRK_FUZZ_SECONDS=N  seconds per fuzz target (default 20)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -14,4 +16,11 @@ cd "$ROOT"
 if [ "${MTRK_SKIP_ASAN:-0}" != 1 ]; then
   BUILD_TYPE=Debug ./scripts/build.sh build-asan -DMTRK_SANITIZE=ON
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp ctest --output-on-failure -j2 --timeout 600 -L 'unit|pg')
+fi
+
+if [ "${MTRK_SKIP_FUZZ:-0}" != 1 ]; then
+  cmake -S . -B build-fuzz -DMTRK_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-fuzz -j"$(nproc)" --target fuzz_line_parser fuzz_correlator fuzz_mtqp_command
+  tests/fuzz/run_fuzz.sh build-fuzz "${MTRK_FUZZ_SECONDS:-20}"
 fi

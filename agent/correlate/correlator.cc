@@ -1,9 +1,11 @@
 #include "agent/correlate/correlator.h"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 
 namespace mtrk::agent::correlate {
 namespace {
@@ -13,6 +15,7 @@ using parse::DeliveryStatus;
 struct Relay {
   std::string host;  // "127.0.0.2", "mx.example.net"; empty for none/local/virtual
   std::string ip;
+  std::string port;  // "2526"; empty when not logged
 };
 
 // relay= "host[ip]:port" (smtp/lmtp), or a transport name without brackets.
@@ -22,20 +25,62 @@ Relay ParseRelay(absl::string_view relay) {
   const size_t close = relay.find(']', open);
   Relay r;
   r.host = absl::AsciiStrToLower(relay.substr(0, open));
-  if (close != absl::string_view::npos)
+  if (close != absl::string_view::npos) {
     r.ip = std::string(relay.substr(open + 1, close - open - 1));
+    if (close + 1 < relay.size() && relay[close + 1] == ':') {
+      r.port = std::string(relay.substr(close + 2));
+    }
+  }
   if (r.host.empty()) r.host = r.ip;
   return r;
+}
+
+// The status class must fit the action (RFC 3886 §3.3.3 table, DIGEST §3): a log line whose dsn=
+// contradicts its status= word (never from a sane Postfix, but logs are untrusted input) gets the
+// action's generic code rather than an event the collector would refuse.
+void FitStatus(model::DsnAction action, std::string* status) {
+  const char cls = status->empty() ? '\0' : (*status)[0];
+  switch (action) {
+    case model::DsnAction::kRelayed:
+      *status = "2.1.9";
+      return;
+    case model::DsnAction::kDelivered:
+    case model::DsnAction::kTransferred:
+    case model::DsnAction::kExpanded:
+      if (cls != '2' || *status == "2.1.9") *status = "2.0.0";
+      return;
+    case model::DsnAction::kDelayed:
+      if (cls != '4') *status = "4.0.0";
+      return;
+    case model::DsnAction::kFailed:
+      if (cls != '4' && cls != '5') *status = "5.0.0";
+      return;
+    default:
+      return;
+  }
 }
 
 }  // namespace
 
 Correlator::Correlator(CorrelatorOptions options) : options_(std::move(options)) {}
 
+Correlator::KeyView Correlator::ViewOf(const parse::LogLine& line, absl::string_view queue_id) {
+  const absl::string_view instance = parse::InstanceName(line.program);
+  return KeyView(std::string_view(line.host.data(), line.host.size()),
+                 std::string_view(instance.data(), instance.size()),
+                 std::string_view(queue_id.data(), queue_id.size()));
+}
+
 Correlator::Message& Correlator::Open(const parse::LogLine& line, absl::string_view queue_id) {
-  Key key(std::string(line.host), std::string(parse::InstanceName(line.program)),
-          std::string(queue_id));
-  auto [it, inserted] = messages_.try_emplace(key);
+  auto it = messages_.find(ViewOf(line, queue_id));
+  bool inserted = false;
+  if (it == messages_.end()) {
+    Key key(std::string(line.host), std::string(parse::InstanceName(line.program)),
+            std::string(queue_id));
+    it = messages_.try_emplace(std::move(key)).first;
+    inserted = true;
+  }
+  const Key& key = it->first;
   if (inserted) {
     Message& m = it->second;
     m.host = std::get<0>(key);
@@ -45,6 +90,7 @@ Correlator::Message& Correlator::Open(const parse::LogLine& line, absl::string_v
     m.first_position = current_position_;
     ++stats_.messages;
   }
+  it->second.last_seen = std::max(it->second.last_seen, line.time);
   return it->second;
 }
 
@@ -58,7 +104,8 @@ model::HopEvent Correlator::Base(const Message& m, bool member) const {
   e.arrival_time = m.first_seen;
   e.message_id = m.message_id;
   e.sender = m.sender;
-  e.client = m.client;
+  e.client =
+      m.notification_of.empty() || !m.client.empty() ? m.client : "bounce:" + m.notification_of;
   e.expansion_member = member;
   if (!member && m.tracking) {  // RFC 3885 §3.3: members never inherit the certifier
     e.envid = m.tracking->envid;
@@ -83,7 +130,7 @@ model::HopEvent Correlator::FromOutcome(const Message& m, const Outcome& o, bool
   switch (f.status) {
     case DeliveryStatus::kDeferred:
       e.action = model::DsnAction::kDelayed;
-      e.will_retry_until = m.first_seen + options_.max_queue_lifetime;
+      if (!o.held) e.will_retry_until = m.first_seen + options_.max_queue_lifetime;
       if (!e.expansion_member && !f.orig_recipient.empty()) {
         e.final_recipient = f.orig_recipient;  // may be a list member: never show it
       }
@@ -94,9 +141,12 @@ model::HopEvent Correlator::FromOutcome(const Message& m, const Outcome& o, bool
       break;
     case DeliveryStatus::kSent: {
       e.next_queue_id = f.next_queue_id;
+      const auto& hops = options_.tracked_next_hops;
       const bool tracked =
-          !relay.host.empty() && (options_.tracked_next_hops.contains(relay.host) ||
-                                  options_.tracked_next_hops.contains(relay.ip));
+          !relay.host.empty() &&
+          (hops.contains(relay.host) || hops.contains(relay.ip) ||
+           (!relay.port.empty() && (hops.contains(absl::StrCat(relay.host, ":", relay.port)) ||
+                                    hops.contains(absl::StrCat(relay.ip, ":", relay.port)))));
       if (f.forwarded) {
         e.action = model::DsnAction::kExpanded;
       } else if (f.agent == "smtp") {
@@ -114,6 +164,7 @@ model::HopEvent Correlator::FromOutcome(const Message& m, const Outcome& o, bool
 }
 
 void Correlator::Emit(model::HopEvent event, std::vector<model::HopEvent>* out) {
+  FitStatus(event.action, &event.status);
   event.event_id = model::ComputeEventId(event);
   ++stats_.events;
   out->push_back(std::move(event));
@@ -155,6 +206,18 @@ void Correlator::Finish(const Message& m, std::vector<model::HopEvent>* out) {
   }
 }
 
+void Correlator::FailDeferred(Message& m, absl::Time now, const std::string* diagnostic) {
+  for (auto& [rcpt, o] : m.deferred) {
+    Outcome failed = o;
+    failed.fact.status = DeliveryStatus::kExpired;
+    failed.held = false;
+    failed.time = now;  // the attempt stays the last deferral's
+    if (diagnostic != nullptr) failed.fact.diagnostic = *diagnostic;
+    m.terminal.push_back(std::move(failed));
+  }
+  m.deferred.clear();
+}
+
 std::optional<uint64_t> Correlator::OldestOpenPosition() const {
   std::optional<uint64_t> oldest;
   for (const auto& [key, m] : messages_) {
@@ -167,10 +230,16 @@ std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line,
                                              const parse::LineFact& fact, uint64_t position) {
   current_position_ = position;
   std::vector<model::HopEvent> out;
-  const auto find = [&](const std::string& qid) {
-    return messages_.find(
-        Key(std::string(line.host), std::string(parse::InstanceName(line.program)), qid));
-  };
+  while (!awaiting_origin_.empty() &&
+         line.time - awaiting_origin_.front().first > kNotificationGrace) {
+    auto it = messages_.find(awaiting_origin_.front().second);
+    if (it != messages_.end() && it->second.removed_at) {
+      Finish(it->second, &out);
+      messages_.erase(it);
+    }
+    awaiting_origin_.pop_front();
+  }
+  const auto find = [&](const std::string& qid) { return messages_.find(ViewOf(line, qid)); };
   if (const auto* f = std::get_if<parse::MessageReceived>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
       ++stats_.reused_queue_ids;
@@ -181,7 +250,8 @@ std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line,
     m.client = f->client;
     if (!f->sender.empty()) m.sender = f->sender;
   } else if (const auto* f = std::get_if<parse::MessageIdSeen>(&fact)) {
-    Open(line, f->queue_id).message_id = f->message_id;
+    Message& m = Open(line, f->queue_id);
+    if (!f->resent || m.message_id.empty()) m.message_id = f->message_id;
   } else if (const auto* f = std::get_if<parse::TrackingHeaderSeen>(&fact)) {
     Open(line, f->queue_id).tracking = f->header;
   } else if (const auto* f = std::get_if<parse::MessageQueued>(&fact)) {
@@ -201,22 +271,93 @@ std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line,
     }
   } else if (const auto* f = std::get_if<parse::MessageExpired>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
-      Message& m = it->second;
-      for (auto& [rcpt, o] : m.deferred) {
-        Outcome failed = o;
-        failed.fact.status = DeliveryStatus::kExpired;
-        failed.time = line.time;  // the attempt stays the last deferral's
-        m.terminal.push_back(std::move(failed));
-      }
-      m.deferred.clear();
+      FailDeferred(it->second, line.time, nullptr);
     }
   } else if (const auto* f = std::get_if<parse::MessageRemoved>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
+      Message& m = it->second;
+      if (m.client.empty() && m.sender.empty() && m.notification_of.empty() && !m.removed_at) {
+        m.removed_at = line.time;  // maybe a notification whose bounce(8) line is still to come
+        awaiting_origin_.emplace_back(line.time, it->first);
+      } else {
+        Finish(m, &out);
+        messages_.erase(it);
+      }
+    }
+  } else if (const auto* f = std::get_if<parse::NotificationQueued>(&fact)) {
+    // The notification's own cleanup line comes first (cleanup made its queue id).
+    if (find(f->queue_id) != messages_.end()) ++stats_.notifications;
+    if (auto it = find(f->notification_queue_id); it != messages_.end()) {
+      it->second.notification_of = f->queue_id;
+      if (it->second.removed_at) {
+        Finish(it->second, &out);
+        messages_.erase(it);
+      }
+    }
+  } else if (const auto* f = std::get_if<parse::MessageRejected>(&fact)) {
+    if (auto it = find(f->queue_id); it != messages_.end()) {
+      ++stats_.rejected;
+      Finish(it->second, &out);  // outcomes before a reject are impossible; Finish is harmless
+      messages_.erase(it);
+    }
+  } else if (const auto* f = std::get_if<parse::MessageDiscarded>(&fact)) {
+    ++stats_.discarded;
+    Message& m = Open(line, f->queue_id);
+    if (m.sender.empty()) m.sender = f->sender;
+    if (!f->recipient.empty()) {
+      parse::RecipientOutcome o;
+      o.queue_id = f->queue_id;
+      o.agent = std::string(parse::ProgramName(line.program));
+      o.recipient = f->recipient;
+      o.relay = "none";
+      o.dsn = "2.0.0";
+      o.status = DeliveryStatus::kSent;
+      o.diagnostic = absl::StrCat("discarded: ", f->reason);
+      m.deferred.erase(f->recipient);
+      m.terminal.push_back(Outcome{std::move(o), line.time, absl::InfinitePast()});
+    }
+    // Nothing more is logged for a discarded message: it ends here.
+    auto it = find(f->queue_id);
+    Finish(it->second, &out);
+    messages_.erase(it);
+  } else if (const auto* f = std::get_if<parse::MessageHeld>(&fact)) {
+    ++stats_.held;
+    Message& m = Open(line, f->queue_id);
+    if (m.sender.empty()) m.sender = f->sender;
+    std::vector<Outcome> held;
+    if (!f->recipient.empty()) {
+      parse::RecipientOutcome o;
+      o.queue_id = f->queue_id;
+      o.agent = std::string(parse::ProgramName(line.program));
+      o.recipient = f->recipient;
+      o.relay = "none";
+      o.dsn = "4.0.0";
+      o.status = DeliveryStatus::kDeferred;
+      o.diagnostic = absl::StrCat("held: ", f->reason);
+      // No delivery attempt was made: no Last-Attempt-Date (RFC 3886 3.3.6).
+      held.push_back(Outcome{std::move(o), line.time, absl::InfinitePast(), true});
+    } else {
+      for (const auto& [rcpt, o] : m.deferred) {
+        Outcome h = o;
+        h.fact.dsn = "4.0.0";
+        h.fact.diagnostic = f->reason;
+        h.time = line.time;
+        h.held = true;
+        held.push_back(std::move(h));
+      }
+    }
+    for (Outcome& h : held) {
+      Emit(FromOutcome(m, h, /*member=*/false), &out);
+      m.deferred.insert_or_assign(h.fact.recipient, std::move(h));
+    }
+  } else if (const auto* f = std::get_if<parse::MessageDeleted>(&fact)) {
+    if (auto it = find(f->queue_id); it != messages_.end()) {
+      ++stats_.deleted;
+      static const std::string kDeleted = "deleted by the administrator (postsuper -d)";
+      FailDeferred(it->second, line.time, &kDeleted);
       Finish(it->second, &out);
       messages_.erase(it);
     }
-  } else if (const auto* f = std::get_if<parse::NotificationQueued>(&fact)) {
-    if (find(f->queue_id) != messages_.end()) ++stats_.notifications;
   }
   return out;
 }
@@ -225,6 +366,20 @@ std::vector<model::HopEvent> Correlator::Flush() {
   std::vector<model::HopEvent> out;
   for (const auto& [key, m] : messages_) Finish(m, &out);
   messages_.clear();
+  awaiting_origin_.clear();
+  return out;
+}
+
+std::vector<model::HopEvent> Correlator::EvictIdle(absl::Time now, absl::Duration idle) {
+  std::vector<model::HopEvent> out;
+  for (auto it = messages_.begin(); it != messages_.end();) {
+    if (now - it->second.last_seen >= idle) {
+      Finish(it->second, &out);
+      it = messages_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   return out;
 }
 

@@ -19,6 +19,23 @@
 //     recipient: the address may turn out to be a list member, which must never be shown.
 //   status=bounced|expired, or the message expired (qmgr) -> failed; after a message expiry the
 //     last deferral's status and diagnostic are used (4.x.x is allowed, RFC 3464 §2.3.3).
+// Admin and policy actions (DIGEST §3; the client of a refused message got the reply itself):
+//   reject after DATA (header/body_checks, milter, access) -> no event; the message is forgotten.
+//   DISCARD (header/body_checks, milter, access)   -> delivered 2.0.0 for the recipient the line
+//     names (only the first one is logged), like discard(8): the MTA accepted responsibility and
+//     chose to drop, which RFC 3886 §4.2 lets it report as delivered.
+//   HOLD (header/body_checks, milter, access)      -> delayed 4.0.0 for the named recipient, with
+//   no
+//     Will-Retry-Until (held mail is not retried until released); release shows in later records.
+//   postsuper -h (placed on hold)                  -> delayed 4.0.0 again for each recipient known
+//     to be deferred.
+//   postsuper -d (deleted)                         -> failed for each recipient still deferred or
+//     held, status as last logged, diagnostic "deleted by the administrator (postsuper -d)".
+// Bounce(8) notifications (non-delivery, delay, success): the notification is a new message,
+// not a hop of the original; its events carry client "bounce:<original queue id>" (like pickup's
+// "local"), which links them to the message they report on. bounce(8) may log that line after
+// the notification was already delivered and removed, so a removed message with no client and
+// the null sender waits up to kNotificationGrace (log time) for it before its events go out.
 // remote_mta is the host part of relay= ("127.0.0.2" of "127.0.0.2[127.0.0.2]:2526"); it is
 // empty for local delivery agents (relay=local, virtual, none).
 //
@@ -30,8 +47,7 @@
 //
 // XXX: a forward child that is delivered and removed before local(8) logs "forwarded as" would
 // be reported as an ordinary message (Postfix logs the forward first in practice). Messages that
-// are never removed (cleanup reject/discard, client QUIT) stay open until Flush; tailing will need
-// an idle eviction.
+// are never removed (cleanup reject/discard, client QUIT) stay open until Flush or EvictIdle.
 //
 // A queue id seen again with client= (smtpd) or uid= (pickup) while still open starts a new
 // message: Postfix reuses short queue ids (inode numbers), and a lost "removed" line must not
@@ -39,9 +55,12 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -52,11 +71,15 @@
 
 namespace mtrk::agent::correlate {
 
+inline constexpr absl::Duration kNotificationGrace = absl::Seconds(5);
+
 struct CorrelatorOptions {
   // Reporting-MTA FQDN (RFC 3464 §2.2.2); empty: the syslog host name of each line.
   std::string reporting_mta;
   // Next hops that run their own mtrk agent or MTQP server: relay host names (lower case) or IP
-  // addresses. Deliveries to them are "transferred", to anything else "relayed".
+  // addresses, any port; or "host:port" / "ip:port" for that port only (one host may also run a
+  // listener that is not tracked). Deliveries to them are "transferred", to anything else
+  // "relayed".
   absl::flat_hash_set<std::string> tracked_next_hops;
   // Postfix maximal_queue_lifetime (default 5d): how long a deferred message may still be retried.
   absl::Duration max_queue_lifetime = absl::Hours(5 * 24);
@@ -67,6 +90,10 @@ struct CorrelatorStats {
   int64_t reused_queue_ids = 0;  // client=/uid= for a key still open
   int64_t expansions = 0;        // expanded events (orig_to groups and local forwards)
   int64_t notifications = 0;     // bounce/delay notifications linked to a message
+  int64_t rejected = 0;          // refused after DATA: forgotten without events
+  int64_t discarded = 0;
+  int64_t held = 0;
+  int64_t deleted = 0;
   int64_t events = 0;
 };
 
@@ -88,16 +115,36 @@ class Correlator {
   // been emitted) and forgets them.
   std::vector<model::HopEvent> Flush();
 
+  // For tailing: emits (as Flush does) and forgets every message that has had no line for `idle`
+  // up to `now` (a log time, e.g. the latest line's, or the wall clock while the log is quiet).
+  // Messages that are never removed (cleanup reject/discard, lost "removed" lines) thus end.
+  std::vector<model::HopEvent> EvictIdle(absl::Time now, absl::Duration idle);
+
   size_t open_messages() const { return messages_.size(); }
   const CorrelatorStats& stats() const { return stats_; }
 
  private:
   using Key = std::tuple<std::string, std::string, std::string>;  // host, instance, queue id
+  // For lookups without building a Key (three allocations per line otherwise).
+  using KeyView = std::tuple<std::string_view, std::string_view, std::string_view>;
+  static KeyView ViewOf(const parse::LogLine& line, absl::string_view queue_id);
+  // Orders Key and KeyView alike (element-wise, as string views).
+  struct KeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::tuple<std::string_view, std::string_view, std::string_view>(
+                 std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+             std::tuple<std::string_view, std::string_view, std::string_view>(
+                 std::get<0>(b), std::get<1>(b), std::get<2>(b));
+    }
+  };
 
   struct Outcome {
     parse::RecipientOutcome fact;
     absl::Time time;
     absl::Time last_attempt;  // differs from `time` for a failure synthesised at expiry
+    bool held = false;        // in the hold queue: no Will-Retry-Until
   };
 
   struct Message {
@@ -105,13 +152,16 @@ class Correlator {
     std::string instance;
     std::string queue_id;
     absl::Time first_seen;
-    uint64_t first_position = 0;  // of the line that opened it
+    absl::Time last_seen = absl::InfinitePast();  // of its latest line, for EvictIdle
+    uint64_t first_position = 0;                  // of the line that opened it
     std::string client;
+    std::string notification_of;  // queue id this bounce(8) notification reports on
     std::string sender;
     std::string message_id;
     std::optional<parse::TrackingHeader> tracking;
-    bool expansion_child = false;   // made by a local(8) forward to an alias: all are members
-    std::vector<Outcome> terminal;  // buffered until removed
+    bool expansion_child = false;  // made by a local(8) forward to an alias: all are members
+    std::optional<absl::Time> removed_at;     // removed, waiting for its bounce(8) line
+    std::vector<Outcome> terminal;            // buffered until removed
     std::map<std::string, Outcome> deferred;  // recipient -> latest deferral, cleared when final
   };
 
@@ -120,11 +170,14 @@ class Correlator {
   model::HopEvent Base(const Message& m, bool member) const;
   model::HopEvent FromOutcome(const Message& m, const Outcome& o, bool member) const;
   void Emit(model::HopEvent event, std::vector<model::HopEvent>* out);
+  // Every recipient still deferred or held fails now (expiry, deletion).
+  void FailDeferred(Message& m, absl::Time now, const std::string* diagnostic);
 
   CorrelatorOptions options_;
-  std::map<Key, Message> messages_;  // ordered, so Flush is deterministic
+  std::map<Key, Message, KeyLess> messages_;  // ordered, so Flush is deterministic
   CorrelatorStats stats_;
-  uint64_t current_position_ = 0;  // of the line being added
+  uint64_t current_position_ = 0;                           // of the line being added
+  std::deque<std::pair<absl::Time, Key>> awaiting_origin_;  // removed notifications, by time
 };
 
 }  // namespace mtrk::agent::correlate

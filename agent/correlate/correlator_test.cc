@@ -382,3 +382,67 @@ TEST(CorrelatorPositionTest, OldestOpenPositionFollowsOpenMessages) {
 
 }  // namespace
 }  // namespace mtrk::agent::correlate
+
+namespace mtrk::agent::correlate {
+namespace {
+
+TEST(CorrelatorEvictTest, EvictIdleEndsOnlyQuietMessages) {
+  Correlator c({});
+  const std::unique_ptr<parse::LineParser> parser = parse::NewPostfixParser();
+  parse::SyslogHeaderParser headers({.reference = Lab(18, 0, 0)});
+  const char* kLines[] = {
+      "Nov 23 06:00:00 mta-a postfix-a/smtpd[1]: 336F1A7420B: client=one[10.0.0.1]",
+      "Nov 23 06:00:01 mta-a postfix-a/virtual[3]: 336F1A7420B: to=<x@a.example>, relay=virtual, "
+      "delay=0, delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)",
+      "Nov 23 06:10:00 mta-a postfix-a/smtpd[1]: 446F1A7420C: client=two[10.0.0.2]",
+  };
+  for (const char* raw : kLines) {
+    absl::StatusOr<parse::LogLine> line = headers.Parse(raw);
+    ASSERT_TRUE(line.ok()) << line.status();
+    absl::StatusOr<parse::LineFact> fact = parser->Parse(*line);
+    ASSERT_TRUE(fact.ok()) << fact.status();
+    EXPECT_THAT(c.Add(*line, *fact), IsEmpty());
+  }
+  EXPECT_THAT(c.EvictIdle(Lab(6, 5, 0), absl::Minutes(10)), IsEmpty());
+  const std::vector<HopEvent> evicted = c.EvictIdle(Lab(6, 11, 1), absl::Minutes(10));
+  ASSERT_THAT(evicted, SizeIs(1));
+  EXPECT_EQ(evicted[0].queue_id, "336F1A7420B");
+  EXPECT_EQ(evicted[0].action, DsnAction::kDelivered);
+  EXPECT_EQ(c.open_messages(), 1u);
+  EXPECT_THAT(c.EvictIdle(Lab(6, 20, 0), absl::Minutes(10)), IsEmpty());  // no outcomes
+  EXPECT_EQ(c.open_messages(), 0u);
+}
+
+}  // namespace
+}  // namespace mtrk::agent::correlate
+
+namespace mtrk::agent::correlate {
+namespace {
+
+// Found by tests/fuzz/correlator_fuzzer.cc (corpus/correlator/crash-fc6bc574...): a dsn= that
+// contradicts status= must not yield an event the collector refuses (2.1.9 on a failure).
+TEST(CorrelatorFuzzRegressionTest, StatusClassFitsTheAction) {
+  const std::vector<std::string> lines = {
+      "Nov 23 06:00:00 mta-a postfix/smtpd[1]: 1310930001DB: client=localhost[127.0.0.1]",
+      "Nov 23 06:00:01 mta-a postfix/smtp[2]: 1310930001DB: to=<r@example.com>, relay=none, "
+      "delay=0.09, delays=0.02/0.05/0.02/0, dsn=2.1.9, status=bounced (Domain example.com does "
+      "not accept mail (nullMX))",
+      "Nov 23 06:00:01 mta-a postfix/smtp[2]: 1310930001DB: to=<s@example.com>, relay=none, "
+      "delay=0.09, delays=0.02/0.05/0.02/0, dsn=5.1.1, status=deferred (x)",
+      "Nov 23 06:00:01 mta-a postfix/virtual[2]: 1310930001DB: to=<t@example.com>, relay=virtual, "
+      "delay=0.09, delays=0.02/0.05/0.02/0, dsn=2.1.9, status=sent (x)",
+      "Nov 23 06:00:02 mta-a postfix/qmgr[3]: 1310930001DB: removed",
+  };
+  const Result run = Correlate(lines);
+  ASSERT_THAT(run.events, SizeIs(3));
+  EXPECT_EQ(run.events[0].action, DsnAction::kDelayed);
+  EXPECT_EQ(run.events[0].status, "4.0.0");
+  EXPECT_EQ(run.events[1].action, DsnAction::kFailed);
+  EXPECT_EQ(run.events[1].status, "5.0.0");
+  EXPECT_EQ(run.events[2].action, DsnAction::kDelivered);
+  EXPECT_EQ(run.events[2].status, "2.0.0");
+  for (const HopEvent& e : run.events) EXPECT_OK(model::ValidateHopEvent(e));
+}
+
+}  // namespace
+}  // namespace mtrk::agent::correlate

@@ -27,7 +27,8 @@ struct Describer {
                         f.sender.empty() ? "" : absl::StrCat(" sender=", f.sender));
   }
   std::string operator()(const MessageIdSeen& f) const {
-    return absl::StrCat("message-id qid=", f.queue_id, " id=", f.message_id);
+    return absl::StrCat(f.resent ? "resent-message-id" : "message-id", " qid=", f.queue_id,
+                        " id=", f.message_id);
   }
   std::string operator()(const TrackingHeaderSeen& f) const {
     return absl::StrCat("tracking qid=", f.queue_id, " envid=", f.header.envid,
@@ -57,6 +58,19 @@ struct Describer {
   std::string operator()(const NotificationQueued& f) const {
     return absl::StrCat("notification qid=", f.queue_id, " kind=", f.kind,
                         " new=", f.notification_queue_id);
+  }
+  std::string operator()(const MessageRejected& f) const {
+    return absl::StrCat("rejected qid=", f.queue_id, " reason=", f.reason);
+  }
+  std::string operator()(const MessageDiscarded& f) const {
+    return absl::StrCat("discarded qid=", f.queue_id, " rcpt=", f.recipient);
+  }
+  std::string operator()(const MessageHeld& f) const {
+    return absl::StrCat("held qid=", f.queue_id, " rcpt=", f.recipient,
+                        f.by_admin ? " by-admin" : "");
+  }
+  std::string operator()(const MessageDeleted& f) const {
+    return absl::StrCat("deleted qid=", f.queue_id);
   }
 };
 

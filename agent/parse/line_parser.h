@@ -17,8 +17,14 @@
 namespace mtrk::agent::parse {
 
 // A line we do not track (connect/disconnect, warnings, statistics, rejects before queueing...).
-// The caller counts these by program.
-struct Unrelated {};
+// The caller counts these by program and kind.
+struct Unrelated {
+  // Why: a static string naming the form of line ("no-queue-id", "noqueue-reject",
+  // "rcpt-reject", "redirect", ...), kUnrecognised for a line with a queue id whose form the
+  // parser does not know (a gap in coverage: should be 0), or empty (not classified).
+  absl::string_view kind;
+};
+inline constexpr absl::string_view kUnrecognised = "unrecognised";
 
 // A new message entered the queue: smtpd "QID: client=host[ip]" or pickup "QID: uid=N from=<s>".
 struct MessageReceived {
@@ -27,10 +33,12 @@ struct MessageReceived {
   std::string sender;  // pickup only; smtpd's sender comes with qmgr
 };
 
-// cleanup "QID: message-id=<...>"; the id is stored without the angle brackets.
+// cleanup "QID: message-id=<...>"; the id is stored without the angle brackets. Also
+// "QID: resent-message-id=<...>" (resent = true), which does not replace the message-id.
 struct MessageIdSeen {
   std::string queue_id;
   std::string message_id;
+  bool resent = false;
 };
 
 // cleanup "QID: info: header X-MTRK: ..." (header_checks INFO rule).
@@ -85,9 +93,42 @@ struct NotificationQueued {
   std::string kind;  // "sender non-delivery", "sender delay", ...
 };
 
+// smtpd or cleanup refused the whole message at or after DATA (header/body_checks REJECT,
+// milter-reject, access rule at DATA/END-OF-MESSAGE): the client got the 4xx/5xx reply
+// synchronously and nothing stays queued, so there is nothing to track.
+struct MessageRejected {
+  std::string queue_id;
+  std::string reason;  // as logged after "reject: ", cut to model::kMaxTextBytes
+};
+
+// DISCARD by smtpd access rules, cleanup header/body_checks or a milter: the client got 250, and
+// Postfix dropped the message. Only the recipient Postfix names in the line is known.
+struct MessageDiscarded {
+  std::string queue_id;
+  std::string recipient;  // to=<r> of the log line; empty when not logged
+  std::string reason;
+  std::string sender;  // from=<s> of the log line
+};
+
+// HOLD by smtpd/cleanup/milter (recipient from to=<r>), or postsuper -h (by_admin, no
+// recipient): the message sits in the hold queue until released or deleted.
+struct MessageHeld {
+  std::string queue_id;
+  std::string recipient;
+  std::string reason;
+  bool by_admin = false;
+  std::string sender;  // from=<s> of the log line
+};
+
+// postsuper -d "QID: removed": the administrator deleted the message; no bounce is sent.
+struct MessageDeleted {
+  std::string queue_id;
+};
+
 using LineFact =
     std::variant<Unrelated, MessageReceived, MessageIdSeen, TrackingHeaderSeen, MessageQueued,
-                 MessageRemoved, MessageExpired, RecipientOutcome, NotificationQueued>;
+                 MessageRemoved, MessageExpired, RecipientOutcome, NotificationQueued,
+                 MessageRejected, MessageDiscarded, MessageHeld, MessageDeleted>;
 
 // A one-line description for tests and debugging: "outcome qid=... rcpt=... status=sent ...".
 std::string Describe(const LineFact& fact);

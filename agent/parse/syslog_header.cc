@@ -27,9 +27,10 @@ bool ParseFixedDigits(absl::string_view s, int* out) {
   return !s.empty();
 }
 
-// "Nov 23 06:27:04 " or "Nov  3 06:27:04 ": consumes the timestamp and the space after it.
-absl::StatusOr<absl::Time> ParseRfc3164Time(absl::string_view* rest, absl::string_view raw,
-                                            const SyslogHeaderOptions& options) {
+// "Nov 23 06:27:04 " or "Nov  3 06:27:04 ": consumes the timestamp and the space after it, and
+// returns its fields (the year is chosen by SyslogHeaderParser::Rfc3164Time).
+absl::Status ParseRfc3164Fields(absl::string_view* rest, absl::string_view raw, int* month_out,
+                                int* day_out, int* hh_out, int* mm_out, int* ss_out) {
   absl::string_view s = *rest;
   if (s.size() < 16) return Malformed("line too short for a timestamp", raw);
   int month = 0;
@@ -54,32 +55,82 @@ absl::StatusOr<absl::Time> ParseRfc3164Time(absl::string_view* rest, absl::strin
   }
   s.remove_prefix(9);
   *rest = s;
-
-  // The latest candidate year that is not implausibly far in the future of the reference.
-  const int ref_year = static_cast<int>(absl::ToCivilYear(options.reference, options.zone).year());
-  for (int year = ref_year + 1; year >= ref_year - 1; --year) {
-    const absl::CivilSecond civil(year, month, day, hh, mm, ss);
-    if (civil.month() != month || civil.day() != day) continue;  // Feb 29 in a common year
-    const absl::Time t = absl::FromCivil(civil, options.zone);
-    if (t <= options.reference + kMaxFuture) return t;
-  }
-  return Malformed("no plausible year for the date", raw);
+  *month_out = month;
+  *day_out = day;
+  *hh_out = hh;
+  *mm_out = mm;
+  *ss_out = ss;
+  return absl::OkStatus();
 }
 
-// "2026-11-23T06:27:04.123456+01:00 ": consumes the timestamp and the space after it.
-absl::StatusOr<absl::Time> ParseRfc3339Time(absl::string_view* rest, absl::string_view raw) {
+// "2026-11-23T06:27:04.123456+01:00 " (RFC 3339) or "2026-11-23T06:27:04.123456 " (ISO 8601
+// without an offset, as some syslog daemons write it: read in the configured zone). Consumes the
+// timestamp and the space after it.
+absl::StatusOr<absl::Time> ParseRfc3339Time(absl::string_view* rest, absl::string_view raw,
+                                            const SyslogHeaderOptions& options) {
   const size_t end = rest->find(' ');
   if (end == absl::string_view::npos) return Malformed("no space after timestamp", raw);
+  const absl::string_view stamp = rest->substr(0, end);
+  // An offset is 'Z' or [+-]hh:mm after the time of day, which starts at 'T' (index 10).
+  const bool zoned =
+      stamp.size() > 11 && (stamp.back() == 'Z' || stamp.back() == 'z' ||
+                            stamp.find_first_of("+-", 11) != absl::string_view::npos);
   absl::Time t;
   std::string error;
-  if (!absl::ParseTime(absl::RFC3339_full, std::string(rest->substr(0, end)), &t, &error)) {
-    return Malformed(absl::StrCat("bad RFC 3339 timestamp (", error, ")"), raw);
-  }
+  const bool ok = zoned ? absl::ParseTime(absl::RFC3339_full, stamp, &t, &error)
+                        : absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", stamp, options.zone, &t, &error);
+  if (!ok) return Malformed(absl::StrCat("bad RFC 3339 timestamp (", error, ")"), raw);
   rest->remove_prefix(end + 1);
   return t;
 }
 
 }  // namespace
+
+SyslogHeaderParser::SyslogHeaderParser(SyslogHeaderOptions options)
+    : options_(options),
+      reference_year_(static_cast<int>(absl::ToCivilYear(options.reference, options.zone).year())) {
+}
+
+absl::StatusOr<absl::Time> SyslogHeaderParser::Rfc3164Time(int month, int day, int hh, int mm,
+                                                           int ss, absl::string_view raw) const {
+  const absl::Time latest = options_.reference + kMaxFuture;
+  const uint64_t key = (static_cast<uint64_t>(month) << 10 | static_cast<uint64_t>(day) << 5 |
+                        static_cast<uint64_t>(hh))
+                       << 40;
+  const uint64_t cached = hour_cache_.packed.load(std::memory_order_relaxed);
+  if (cached != 0 && (cached & ~((uint64_t{1} << 40) - 1)) == key) {
+    const int64_t hours = static_cast<int64_t>(cached & ((uint64_t{1} << 40) - 1)) - 1;
+    const absl::Time t = absl::FromUnixSeconds(hours * 3600 + mm * 60 + ss);
+    if (t <= latest) return t;  // else the year choice may differ: take the slow path
+  }
+  // The latest candidate year that is not implausibly far in the future of the reference.
+  for (int year = reference_year_ + 1; year >= reference_year_ - 1; --year) {
+    const absl::CivilSecond civil(year, month, day, hh, mm, ss);
+    if (civil.month() != month || civil.day() != day) continue;  // Feb 29 in a common year
+    const absl::Time t = absl::FromCivil(civil, options_.zone);
+    if (t > latest) continue;
+    // Cache the hour if it starts on a whole hour in UTC (not in zones with :30/:45 offsets) and
+    // minute and second are plain offsets within it (no transition inside the hour).
+    const absl::Time hour =
+        absl::FromCivil(absl::CivilSecond(year, month, day, hh, 0, 0), options_.zone);
+    const int64_t hour_s = absl::ToUnixSeconds(hour);
+    // The year must be the choice for every second of the hour: all of it before `latest`, and
+    // all of the next year's same hour after it.
+    bool same_year_all_hour = hour + absl::Hours(1) <= latest;
+    if (same_year_all_hour && year < reference_year_ + 1) {
+      const absl::CivilSecond next(year + 1, month, day, hh, 0, 0);
+      same_year_all_hour = next.month() != month || next.day() != day ||
+                           absl::FromCivil(next, options_.zone) > latest;
+    }
+    if (same_year_all_hour && hour_s >= 0 && hour_s % 3600 == 0 &&
+        hour + absl::Seconds(mm * 60 + ss) == t) {
+      hour_cache_.packed.store(key | static_cast<uint64_t>(hour_s / 3600 + 1),
+                               std::memory_order_relaxed);
+    }
+    return t;
+  }
+  return Malformed("no plausible year for the date", raw);
+}
 
 absl::string_view ProgramName(absl::string_view program) {
   const size_t slash = program.rfind('/');
@@ -97,11 +148,15 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
   LogLine line;
   if (rest.size() > 4 && absl::ascii_isdigit(static_cast<unsigned char>(rest[0])) &&
       rest[4] == '-') {
-    absl::StatusOr<absl::Time> t = ParseRfc3339Time(&rest, raw);
+    absl::StatusOr<absl::Time> t = ParseRfc3339Time(&rest, raw, options_);
     if (!t.ok()) return t.status();
     line.time = *t;
   } else {
-    absl::StatusOr<absl::Time> t = ParseRfc3164Time(&rest, raw, options_);
+    int month = 0, day = 0, hh = 0, mm = 0, ss = 0;
+    if (absl::Status st = ParseRfc3164Fields(&rest, raw, &month, &day, &hh, &mm, &ss); !st.ok()) {
+      return st;
+    }
+    absl::StatusOr<absl::Time> t = Rfc3164Time(month, day, hh, mm, ss, raw);
     if (!t.ok()) return t.status();
     line.time = *t;
   }

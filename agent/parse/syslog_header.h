@@ -9,6 +9,7 @@
 // InvalidArgument; the caller counts and skips it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/status/statusor.h"
@@ -51,13 +52,31 @@ inline constexpr absl::Duration kMaxFuture = absl::Hours(31 * 24);
 
 class SyslogHeaderParser {
  public:
-  explicit SyslogHeaderParser(SyslogHeaderOptions options) : options_(options) {}
+  explicit SyslogHeaderParser(SyslogHeaderOptions options);
 
   // InvalidArgument (message quotes the start of the line) when no header is found.
   absl::StatusOr<LogLine> Parse(absl::string_view raw) const;
 
  private:
+  // The start of the hour of the last RFC 3164 line, packed as (month, day, hour) << 40 | unix
+  // hours + 1 (0: empty): consecutive lines share it, which saves the civil-time conversion per
+  // line. Atomic (relaxed) so that concurrent Parse calls stay safe; copyable for the class.
+  struct HourCache {
+    std::atomic<uint64_t> packed{0};
+    HourCache() = default;
+    HourCache(const HourCache& o) : packed(o.packed.load(std::memory_order_relaxed)) {}
+    HourCache& operator=(const HourCache& o) {
+      packed.store(o.packed.load(std::memory_order_relaxed), std::memory_order_relaxed);
+      return *this;
+    }
+  };
+
+  absl::StatusOr<absl::Time> Rfc3164Time(int month, int day, int hh, int mm, int ss,
+                                         absl::string_view raw) const;
+
   SyslogHeaderOptions options_;
+  int reference_year_;
+  mutable HourCache hour_cache_;
 };
 
 }  // namespace mtrk::agent::parse

@@ -86,6 +86,19 @@ TEST(SyslogHeaderTest, Rfc3339) {
   EXPECT_EQ(z.time, Utc(2026, 11, 23, 6, 27, 4));
 }
 
+TEST(SyslogHeaderTest, Iso8601WithoutOffsetIsReadInConfiguredZone) {
+  absl::TimeZone berlin;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  const SyslogHeaderParser parser({.zone = berlin, .reference = Utc(2026, 11, 23, 0, 0, 0)});
+  ASSERT_OK_AND_ASSIGN(const LogLine line,
+                       parser.Parse("2026-11-23T06:27:04.5 mta-a postfix/qmgr[1]: x"));
+  EXPECT_EQ(line.time, Utc(2026, 11, 23, 5, 27, 4) + absl::Milliseconds(500));
+  ASSERT_OK_AND_ASSIGN(const LogLine neg,
+                       parser.Parse("2026-11-23T06:27:04-05:00 mta-a postfix/qmgr[1]: x"));
+  EXPECT_EQ(neg.time, Utc(2026, 11, 23, 11, 27, 4));
+  EXPECT_FALSE(parser.Parse("2026-11-23T06:27 mta-a postfix/qmgr[1]: x").ok());
+}
+
 TEST(SyslogHeaderTest, MalformedIsInvalidArgument) {
   const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 18, 0, 0));
   const char* kCases[] = {
@@ -114,6 +127,41 @@ TEST(SyslogHeaderTest, ProgramAndInstance) {
   EXPECT_EQ(InstanceName("postfix/legacy/smtpd"), "postfix");  // shares postfix's queue
   EXPECT_EQ(ProgramName("sshd"), "sshd");
   EXPECT_EQ(InstanceName("sshd"), "sshd");
+}
+
+}  // namespace
+}  // namespace mtrk::agent::parse
+
+namespace mtrk::agent::parse {
+namespace {
+
+// The parser caches the last hour it converted: a shared parser must give every line the time a
+// fresh parser gives it, across New Year, a DST change and the kMaxFuture edge.
+TEST(SyslogHeaderCacheTest, SharedParserAgreesWithFreshOnes) {
+  absl::TimeZone berlin;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  const absl::Time reference = absl::FromCivil(absl::CivilSecond(2026, 12, 31, 23, 30, 0), berlin);
+  const SyslogHeaderOptions options{.zone = berlin, .reference = reference};
+  const char* kLines[] = {
+      "Dec 31 23:59:58 h postfix/qmgr[1]: x", "Jan  1 00:00:02 h postfix/qmgr[1]: x",
+      "Dec 31 23:10:00 h postfix/qmgr[1]: x", "Jan 31 23:29:59 h postfix/qmgr[1]: x",
+      "Jan 31 23:30:00 h postfix/qmgr[1]: x", "Jan 31 23:30:01 h postfix/qmgr[1]: x",
+      "Jan 31 23:00:00 h postfix/qmgr[1]: x", "Mar 29 01:59:59 h postfix/qmgr[1]: x",
+      "Mar 29 03:00:00 h postfix/qmgr[1]: x", "Oct 25 02:30:00 h postfix/qmgr[1]: x",
+      "Dec 31 23:59:58 h postfix/qmgr[1]: x", "Jan 31 23:29:59 h postfix/qmgr[1]: x",
+  };
+  const SyslogHeaderParser shared(options);
+  for (int round = 0; round < 2; ++round) {
+    for (const char* raw : kLines) {
+      SCOPED_TRACE(raw);
+      const absl::StatusOr<LogLine> fresh = SyslogHeaderParser(options).Parse(raw);
+      const absl::StatusOr<LogLine> got = shared.Parse(raw);
+      ASSERT_EQ(fresh.ok(), got.ok());
+      if (got.ok()) {
+        EXPECT_EQ(got->time, fresh->time);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -15,8 +15,10 @@ namespace mtrk::agent::ship {
 
 std::unique_ptr<CollectorClient> CollectorClient::Connect(const std::string& target,
                                                           CollectorClientOptions options) {
-  return std::make_unique<CollectorClient>(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()), std::move(options));
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      options.credentials != nullptr ? options.credentials : grpc::InsecureChannelCredentials();
+  return std::make_unique<CollectorClient>(grpc::CreateChannel(target, credentials),
+                                           std::move(options));
 }
 
 CollectorClient::CollectorClient(std::shared_ptr<grpc::Channel> channel,

@@ -4,8 +4,8 @@
 // RESOURCE_EXHAUSTED (collector down or saturated, STYLE §3) are retried with exponential backoff
 // and full jitter, up to `max_attempts` per batch; any other error, or running out of attempts,
 // ends the push with that status. Resending is harmless: the collector drops events whose
-// event_id it already stored. Thread-compatible. The channel is insecure for now.
-// TODO: TLS channel credentials (common/net) once the collector serves TLS.
+// event_id it already stored. Thread-compatible. TLS when `credentials` is set (net::
+// GrpcChannelCredentials: CA + client certificate for the collector's mutual TLS).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "common/model/hop_event.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
 #include "mtrk/v1/ingest.grpc.pb.h"
 
 namespace mtrk::agent::ship {
@@ -30,6 +31,8 @@ struct CollectorClientOptions {
   int max_attempts = 5;                         // per batch, first try included
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(5);
+  // Null: an insecure channel (loopback, tests, the skeleton's scripts).
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
   // Injected so tests never sleep.
   std::function<void(absl::Duration)> sleep = [](absl::Duration d) { absl::SleepFor(d); };
 };

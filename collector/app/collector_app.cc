@@ -2,19 +2,24 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <system_error>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "collector/app/collector_server.h"
+#include "collector/retention/retention_runner.h"
 #include "collector/store/pg/migrator.h"
 #include "collector/store/pg/pg_event_store.h"
 #include "common/base/status_macros.h"
+#include "common/net/grpc_tls.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
@@ -47,7 +52,24 @@ sigset_t BlockShutdownSignals() {
   return set;
 }
 
+// Test-only fault injection (tests/integration/collector_ingest_test.cc), never set in
+// production: with MTRK_TEST_PAUSE_BEFORE_COMMIT=FILE every batch, once written, creates FILE
+// and waits there forever instead of committing, so a test can kill the process between
+// receiving a batch and COMMIT.
+store::PgEventStore::Options StoreOptionsFromEnvironment() {
+  store::PgEventStore::Options options;
+  if (const char* marker = std::getenv("MTRK_TEST_PAUSE_BEFORE_COMMIT"); marker != nullptr) {
+    spdlog::warn("collector: MTRK_TEST_PAUSE_BEFORE_COMMIT set: batches will never commit");
+    options.before_commit = [path = std::string(marker)] {
+      if (std::FILE* f = std::fopen(path.c_str(), "w"); f != nullptr) std::fclose(f);
+      while (true) pause();
+    };
+  }
+  return options;
+}
+
 absl::Status Serve(const CollectorFlags& flags, const sigset_t& signals) {
+  MTRK_ASSIGN_OR_RETURN(const RetentionSettings retention, RetentionFromFlags(flags));
   MTRK_ASSIGN_OR_RETURN(const std::string migrations_dir, ResolveMigrationsDir(flags));
   MTRK_ASSIGN_OR_RETURN(const store::Migrator migrator,
                         store::Migrator::FromDirectory(migrations_dir));
@@ -55,9 +77,21 @@ absl::Status Serve(const CollectorFlags& flags, const sigset_t& signals) {
   spdlog::info("collector: database schema at version {} ({})", version, migrations_dir);
 
   MTRK_ASSIGN_OR_RETURN(std::unique_ptr<store::PgEventStore> store,
-                        store::PgEventStore::Connect(flags.db, {}));
+                        store::PgEventStore::Connect(flags.db, StoreOptionsFromEnvironment()));
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (!flags.tls_cert.empty()) {
+    MTRK_ASSIGN_OR_RETURN(credentials, net::GrpcServerCredentials({.cert_file = flags.tls_cert,
+                                                                   .key_file = flags.tls_key,
+                                                                   .ca_file = flags.tls_client_ca},
+                                                                  /*require_client_cert=*/true));
+  }
   MTRK_ASSIGN_OR_RETURN(std::unique_ptr<CollectorServer> server,
-                        CollectorServer::Start(flags.listen, *store));
+                        CollectorServer::Start(flags.listen, *store, credentials));
+  std::unique_ptr<retention::RetentionRunner> retention_runner;
+  if (retention.interval > absl::ZeroDuration()) {
+    retention_runner =
+        std::make_unique<retention::RetentionRunner>(*store, retention.policy, retention.interval);
+  }
   spdlog::info("collector: serving Ingest and Lookup on {}", server->address());
   std::printf("mtrk-collector listening on %s\n", server->address().c_str());
   std::fflush(stdout);
@@ -70,6 +104,22 @@ absl::Status Serve(const CollectorFlags& flags, const sigset_t& signals) {
 }
 
 }  // namespace
+
+absl::StatusOr<RetentionSettings> RetentionFromFlags(const CollectorFlags& flags) {
+  int64_t days = 0, max_days = 0, interval_s = 0;
+  if (!absl::SimpleAtoi(flags.retention_days, &days) ||
+      !absl::SimpleAtoi(flags.retention_max_days, &max_days) ||
+      !absl::SimpleAtoi(flags.retention_interval_s, &interval_s) || interval_s < 0 ||
+      days > 36500 || max_days > 36500) {
+    return absl::InvalidArgumentError("--retention-*: expected whole numbers");
+  }
+  RetentionSettings s;
+  s.policy = {.default_retention = absl::Hours(24 * days),
+              .max_retention = absl::Hours(24 * max_days)};
+  s.interval = absl::Seconds(interval_s);
+  MTRK_RETURN_IF_ERROR(retention::ValidatePolicy(s.policy));
+  return s;
+}
 
 absl::StatusOr<CollectorFlags> ParseCollectorFlags(const std::vector<std::string>& args) {
   CollectorFlags flags;
@@ -95,6 +145,18 @@ absl::StatusOr<CollectorFlags> ParseCollectorFlags(const std::vector<std::string
       target = &flags.migrations_dir;
     } else if (name == "--log-level") {
       target = &flags.log_level;
+    } else if (name == "--tls-cert") {
+      target = &flags.tls_cert;
+    } else if (name == "--tls-key") {
+      target = &flags.tls_key;
+    } else if (name == "--tls-client-ca") {
+      target = &flags.tls_client_ca;
+    } else if (name == "--retention-days") {
+      target = &flags.retention_days;
+    } else if (name == "--retention-max-days") {
+      target = &flags.retention_max_days;
+    } else if (name == "--retention-interval-s") {
+      target = &flags.retention_interval_s;
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown argument '", name, "'"));
     }
@@ -109,6 +171,12 @@ absl::StatusOr<CollectorFlags> ParseCollectorFlags(const std::vector<std::string
   if (flags.help) return flags;
   if (flags.listen.empty()) return absl::InvalidArgumentError("--listen HOST:PORT is required");
   if (flags.db.empty()) return absl::InvalidArgumentError("--db CONNINFO is required");
+  const int tls_given =
+      !flags.tls_cert.empty() + !flags.tls_key.empty() + !flags.tls_client_ca.empty();
+  if (tls_given != 0 && tls_given != 3) {
+    return absl::InvalidArgumentError("--tls-cert, --tls-key and --tls-client-ca go together");
+  }
+  MTRK_RETURN_IF_ERROR(RetentionFromFlags(flags).status());
   if (spdlog::level::from_str(flags.log_level) == spdlog::level::off && flags.log_level != "off") {
     return absl::InvalidArgumentError(absl::StrCat("unknown --log-level '", flags.log_level, "'"));
   }

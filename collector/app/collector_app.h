@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "collector/retention/retention_job.h"
 
 namespace mtrk::collector::app {
 
@@ -22,12 +24,32 @@ struct CollectorFlags {
   std::string db;              // libpq conninfo; a secret-bearing value: never logged
   std::string migrations_dir;  // empty: DefaultMigrationsDirs()
   std::string log_level = "info";
+  // Mutual TLS for Ingest and Lookup when all three are given: clients need a certificate
+  // signed by tls_client_ca.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  // Retention (collector/retention): whole days, RFC 3885 §3.1 (default 8-10 days, never under
+  // 1); a requested MTRK timeout is capped at the maximum. Interval 0 disables the job (another
+  // collector on the same database runs it).
+  std::string retention_days = "10";
+  std::string retention_max_days = "10";
+  std::string retention_interval_s = "3600";
   bool help = false;
 };
 
 inline constexpr char kCollectorUsage[] =
     "usage: mtrk-collector --listen HOST:PORT --db CONNINFO [--migrations DIR] "
-    "[--log-level trace|debug|info|warn|error]\n";
+    "[--log-level trace|debug|info|warn|error]\n"
+    "       [--tls-cert FILE --tls-key FILE --tls-client-ca FILE]\n"
+    "       [--retention-days N] [--retention-max-days N] [--retention-interval-s N]\n";
+
+struct RetentionSettings {
+  retention::RetentionPolicy policy;
+  absl::Duration interval;
+};
+// InvalidArgument for a malformed value or a policy under one day (RFC 3885 §3.1).
+absl::StatusOr<RetentionSettings> RetentionFromFlags(const CollectorFlags& flags);
 
 // Accepts "--flag value" and "--flag=value". InvalidArgument for unknown or missing flags.
 absl::StatusOr<CollectorFlags> ParseCollectorFlags(const std::vector<std::string>& args);

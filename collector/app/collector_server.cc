@@ -9,8 +9,9 @@
 
 namespace mtrk::collector::app {
 
-absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const std::string& listen,
-                                                                        store::EventStore& store) {
+absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(
+    const std::string& listen, store::EventStore& store,
+    std::shared_ptr<grpc::ServerCredentials> credentials) {
   const size_t colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) {
     return absl::InvalidArgumentError(
@@ -18,7 +19,9 @@ absl::StatusOr<std::unique_ptr<CollectorServer>> CollectorServer::Start(const st
   }
   std::unique_ptr<CollectorServer> server(new CollectorServer(store));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(listen,
+                           credentials != nullptr ? credentials : grpc::InsecureServerCredentials(),
+                           &server->port_);
   builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
   builder.RegisterService(&server->ingest_);
   builder.RegisterService(&server->lookup_);

@@ -12,6 +12,7 @@
 #include "collector/ingest/ingest_service.h"
 #include "collector/lookup/lookup_service.h"
 #include "collector/store/event_store.h"
+#include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server.h"
 
 namespace mtrk::collector::app {
@@ -22,8 +23,11 @@ inline constexpr int kMaxRequestBytes = 64 << 20;
 class CollectorServer {
  public:
   // `listen` is HOST:PORT; port 0 picks a free one (see port()). Unavailable if it cannot bind.
-  static absl::StatusOr<std::unique_ptr<CollectorServer>> Start(const std::string& listen,
-                                                                store::EventStore& store);
+  // `credentials`: null for insecure (loopback, tests); else e.g. net::GrpcServerCredentials
+  // with require_client_cert (agents authenticate with client certificates).
+  static absl::StatusOr<std::unique_ptr<CollectorServer>> Start(
+      const std::string& listen, store::EventStore& store,
+      std::shared_ptr<grpc::ServerCredentials> credentials = nullptr);
   ~CollectorServer();  // Shutdown(absl::ZeroDuration()) if still serving
 
   int port() const { return port_; }

@@ -7,7 +7,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "collector/link/linker.h"
 #include "collector/lookup/originator_view.h"
+#include "collector/lookup/staff_search.h"
 #include "common/model/hop_event_proto.h"
 #include "common/net/grpc_status.h"
 #include "spdlog/spdlog.h"
@@ -40,6 +42,21 @@ grpc::Status LookupService::Track(grpc::ServerContext* /*context*/, const v1::Tr
   }
   absl::StatusOr<std::vector<model::HopEvent>> events = store_.FindByEnvid(envid);
   if (!events.ok()) return StoreError("track", events.status());
+  // Follow the message to the hops of other MTAs; OriginatorView keeps only those that carry the
+  // certifier. If linking fails (e.g. too large), the ENVID's own hops still answer.
+  std::vector<store::MessageRef> seeds;
+  for (const model::HopEvent& e : *events) {
+    store::MessageRef ref = link::RefOf(e);
+    if (std::find(seeds.begin(), seeds.end(), ref) == seeds.end()) seeds.push_back(std::move(ref));
+  }
+  if (!seeds.empty()) {
+    absl::StatusOr<link::Timeline> timeline = link::BuildTimeline(store_, seeds);
+    if (timeline.ok()) {
+      *events = std::move(timeline->hops);
+    } else if (timeline.status().code() != absl::StatusCode::kUnimplemented) {
+      spdlog::warn("lookup: track: linking: {}", timeline.status().ToString());
+    }
+  }
   absl::StatusOr<std::vector<model::HopEvent>> view = OriginatorView(*events, request->secret());
   if (!view.ok()) return net::ToGrpcStatus(view.status());  // NotFound("no information")
   for (const model::HopEvent& e : *view) model::ToProto(e, response->add_hops());
@@ -65,6 +82,27 @@ grpc::Status LookupService::FindByMessageId(grpc::ServerContext* /*context*/,
            std::tie(b.event_time, b.reporting_host, b.final_recipient, b.event_id);
   });
   for (const model::HopEvent& e : all) model::ToProto(e, response->add_hops());
+  return grpc::Status::OK;
+}
+
+grpc::Status LookupService::StaffSearch(grpc::ServerContext* /*context*/,
+                                        const v1::StaffSearchRequest* request,
+                                        v1::StaffSearchResponse* response) {
+  const absl::Status status = lookup::StaffSearch(store_, *request, response);
+  if (status.code() == absl::StatusCode::kInvalidArgument) return net::ToGrpcStatus(status);
+  if (!status.ok()) return StoreError("staff search", status);
+  return grpc::Status::OK;
+}
+
+grpc::Status LookupService::GetTimeline(grpc::ServerContext* /*context*/,
+                                        const v1::GetTimelineRequest* request,
+                                        v1::MessageTimeline* response) {
+  const absl::Status status = lookup::GetTimeline(store_, *request, response);
+  if (status.code() == absl::StatusCode::kInvalidArgument ||
+      status.code() == absl::StatusCode::kNotFound) {
+    return net::ToGrpcStatus(status);
+  }
+  if (!status.ok()) return StoreError("get timeline", status);
   return grpc::Status::OK;
 }
 

@@ -2,7 +2,9 @@
 // the store is. Does not own the store.
 //
 // Track (originator): the ENVID is looked up exactly (case-sensitive) after stripping one
-// matching pair of <> (DIGEST §6.3); the answer is OriginatorView. An unknown ENVID and a wrong
+// matching pair of <> (DIGEST §6.3); the messages found are linked across MTAs
+// (collector/link) and the answer is OriginatorView of the linked hops, i.e. those carrying
+// the matching certifier. An unknown ENVID and a wrong
 // secret both give NOT_FOUND "no information".
 // FindByMessageId (staff; the caller audits): every event, expansion members included; the
 // Message-ID matches with or without its <>.
@@ -28,6 +30,11 @@ class LookupService final : public v1::Lookup::Service {
   grpc::Status FindByMessageId(grpc::ServerContext* context,
                                const v1::FindByMessageIdRequest* request,
                                v1::FindResponse* response) override;
+  // Staff (the caller audits): see staff_search.h.
+  grpc::Status StaffSearch(grpc::ServerContext* context, const v1::StaffSearchRequest* request,
+                           v1::StaffSearchResponse* response) override;
+  grpc::Status GetTimeline(grpc::ServerContext* context, const v1::GetTimelineRequest* request,
+                           v1::MessageTimeline* response) override;
 
  private:
   store::EventStore& store_;

@@ -15,6 +15,14 @@ std::unique_ptr<CollectorLookup> CollectorLookup::ConnectInsecure(const std::str
       grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
 }
 
+absl::StatusOr<std::unique_ptr<CollectorLookup>> CollectorLookup::ConnectTls(
+    const std::string& target, const net::TlsFiles& files) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      net::GrpcChannelCredentials(files);
+  if (!credentials.ok()) return credentials.status();
+  return std::make_unique<CollectorLookup>(grpc::CreateChannel(target, *credentials));
+}
+
 absl::StatusOr<std::vector<model::HopEvent>> CollectorLookup::Track(absl::string_view envid,
                                                                     absl::string_view secret) {
   v1::TrackRequest request;

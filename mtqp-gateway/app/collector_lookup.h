@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/net/grpc_tls.h"
 #include "mtqp-gateway/mtqp/track_lookup.h"
 #include "mtrk/v1/lookup.grpc.pb.h"
 
@@ -21,8 +23,12 @@ class CollectorLookup : public mtqp::TrackLookup {
   explicit CollectorLookup(std::shared_ptr<grpc::Channel> channel,
                            absl::Duration deadline = kDefaultDeadline);
 
-  // TODO(#tls): TLS channel credentials; for now an insecure channel.
+  // A plain channel, for a collector on the same host or a private network.
   static std::unique_ptr<CollectorLookup> ConnectInsecure(const std::string& target);
+  // A TLS channel verified against files.ca_file, presenting cert/key when given (a collector
+  // may require client certificates). Errors name the unreadable file.
+  static absl::StatusOr<std::unique_ptr<CollectorLookup>> ConnectTls(const std::string& target,
+                                                                     const net::TlsFiles& files);
 
   // NotFound as the collector reports it (unknown ENVID or wrong secret); gRPC UNAVAILABLE and
   // DEADLINE_EXCEEDED map to the same absl codes.

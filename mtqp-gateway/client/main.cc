@@ -14,6 +14,9 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
+  if (!args.empty() && args[0] == "new") {
+    return client::RunNew(std::span<const std::string>(args).subspan(1), std::cout, std::cerr);
+  }
   absl::StatusOr<client::TrackOptions> options = client::ParseTrackArgs(args);
   if (!options.ok()) {
     std::cerr << "mtrk-track: " << options.status().message() << "\n" << client::kTrackUsage;

@@ -1,6 +1,9 @@
 #include "mtqp-gateway/client/track_command.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -9,7 +12,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "asio/ip/address.hpp"
 #include "common/net/certifier.h"
+#include "mtqp-gateway/chain/mtqp_discovery.h"
+#include "mtqp-gateway/client/originator.h"
+#include "mtqp-gateway/server/tls_context.h"
 
 namespace mtrk::gateway::client {
 namespace {
@@ -86,6 +93,20 @@ absl::StatusOr<TrackOptions> ParseTrackArgs(std::span<const std::string> args) {
     const std::string& a = args[i];
     if (a == "--json") {
       options.json = true;
+    } else if (a == "--insecure") {
+      options.insecure = true;
+    } else if (a == "--verbose" || a == "-v") {
+      options.verbose = true;
+    } else if (a == "--no-referrals") {
+      options.max_referrals = 0;
+    } else if (a == "--ca" || a == "--tls-name" || a == "--submission-host" ||
+               a == "--dns-server") {
+      if (++i == args.size()) return absl::InvalidArgumentError(absl::StrCat(a, " needs a value"));
+      std::string* target = a == "--ca"                ? &options.ca_file
+                            : a == "--tls-name"        ? &options.tls_name
+                            : a == "--submission-host" ? &options.submission_host
+                                                       : &options.dns_server;
+      *target = args[i];
     } else if (a == "--server" || absl::StartsWith(a, "--server=")) {
       std::string value;
       if (a == "--server") {
@@ -95,11 +116,29 @@ absl::StatusOr<TrackOptions> ParseTrackArgs(std::span<const std::string> args) {
         value = a.substr(9);
       }
       if (absl::Status s = SplitHostPort(value, &options.host, &options.port); !s.ok()) return s;
+      options.server_given = true;
     } else if (absl::StartsWith(a, "-") && a.size() > 1) {
       return absl::InvalidArgumentError(absl::StrCat("unknown option ", a));
     } else {
       positional.push_back(a);
     }
+  }
+  if (positional.size() == 1 && absl::StartsWithIgnoreCase(positional[0], "mtqp://")) {
+    absl::StatusOr<MtqpUri> uri = ParseMtqpUri(positional[0]);
+    if (!uri.ok()) return absl::InvalidArgumentError(uri.status().message());
+    if (!options.server_given) {
+      options.host = uri->host;
+      options.port = uri->port;
+      options.server_given = true;
+    }
+    positional = {uri->envid, uri->secret_base64};
+  } else if (positional.size() == 1) {
+    absl::StatusOr<std::string> stored = LookupSecret(SecretStorePath(), positional[0]);
+    if (!stored.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("no SECRET given and none kept: ", stored.status().message()));
+    }
+    positional.push_back(*stored);
   }
   if (positional.size() != 2) return absl::InvalidArgumentError("need ENVID and SECRET");
   options.envid = positional[0];
@@ -191,23 +230,119 @@ std::string FormatJson(absl::string_view envid, absl::string_view result,
   return out;
 }
 
-int RunTrack(const TrackOptions& options, std::ostream& out, std::ostream& err) {
-  absl::StatusOr<std::unique_ptr<MtqpClient>> client =
-      MtqpClient::Connect(options.host, options.port, options.timeout);
-  if (!client.ok()) {
-    err << "mtrk-track: " << client.status().message() << "\n";
-    return kExitError;
+namespace {
+
+bool IsLoopback(absl::string_view host) {
+  std::error_code ec;
+  const asio::ip::address a = asio::ip::make_address(std::string(host), ec);
+  if (ec) return absl::EqualsIgnoreCase(host, "localhost");
+  return a.is_loopback();
+}
+
+bool IsIpLiteral(absl::string_view host) {
+  std::error_code ec;
+  (void)asio::ip::make_address(std::string(host), ec);
+  return !ec;
+}
+
+// Where to connect (`address`) and who the server is (`name`: STARTTLS and the certificate).
+struct Endpoint {
+  std::string address;
+  std::string port;
+  std::string name;
+  bool given = false;  // named by the user (--server), not found by DNS or a referral
+};
+
+absl::Status SecureConnection(MtqpClient& client, const TrackOptions& options,
+                              const Endpoint& endpoint) {
+  if (!client.OffersStartTls()) {
+    // A server the user named on loopback is on this machine: nothing crosses a network.
+    if (options.insecure || (endpoint.given && IsLoopback(endpoint.address))) {
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat("server ", endpoint.name,
+                     " does not offer STARTTLS; refusing to send the "
+                     "secret in clear (use --insecure to allow it)"));
   }
+  // STARTTLS takes a domain name (RFC 3887 §6); an IP literal cannot be sent.
+  if (IsIpLiteral(endpoint.name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("server ", endpoint.name, " is an address: give --tls-name for STARTTLS"));
+  }
+  absl::StatusOr<std::shared_ptr<asio::ssl::context>> context =
+      server::MakeClientTls({.ca_file = options.ca_file, .cert_file = "", .key_file = ""});
+  if (!context.ok()) return context.status();
+  return client.StartTls(endpoint.name, **context, endpoint.name);
+}
+
+// One server's answer to our TRACK.
+absl::StatusOr<Response> Ask(const TrackOptions& options, const Endpoint& endpoint) {
+  absl::StatusOr<std::unique_ptr<MtqpClient>> client =
+      MtqpClient::Connect(endpoint.address, endpoint.port, options.timeout);
+  if (!client.ok()) return client.status();
+  if (absl::Status s = SecureConnection(**client, options, endpoint); !s.ok()) return s;
   absl::StatusOr<Response> response =
       (*client)->Command(absl::StrCat("TRACK ", options.envid, " ", options.secret_base64));
   // RFC 3887 §7: say goodbye; the answer does not matter any more.
   if (response.ok()) (void)(*client)->Command("QUIT");
-  if (!response.ok()) {
-    err << "mtrk-track: " << response.status().message() << "\n";
-    return kExitError;
+  return response;
+}
+
+// The servers to try for an MTA host, in order (RFC 3887 §2.1).
+absl::StatusOr<std::vector<Endpoint>> Discover(const TrackOptions& options,
+                                               const std::string& host) {
+  chain::Discovery discovery(options.dns_server);
+  absl::StatusOr<std::vector<chain::MtqpTarget>> targets = discovery.Find(host);
+  if (!targets.ok()) return targets.status();
+  std::vector<Endpoint> out;
+  for (const chain::MtqpTarget& t : *targets) {
+    for (const std::string& a : t.addresses) {
+      out.push_back({a, std::to_string(t.port), t.host, false});
+    }
   }
-  const mtqp::ResponseLine& status = response->status;
-  if (status.indicator == mtqp::ResponseLine::Indicator::kErr && status.HasCode("noinfo")) {
+  return out;
+}
+
+// The first endpoint that answers; Unavailable with the last error if none does. Failures are
+// logged to `log` when it is not null.
+absl::StatusOr<Response> AskAny(const TrackOptions& options, const std::vector<Endpoint>& endpoints,
+                                std::ostream* log) {
+  absl::Status last = absl::UnavailableError("no server to ask");
+  for (const Endpoint& e : endpoints) {
+    absl::StatusOr<Response> r = Ask(options, e);
+    if (r.ok()) return r;
+    if (log != nullptr) {
+      *log << "mtrk-track: " << e.name << " [" << e.address << "]:" << e.port << ": "
+           << r.status().message() << "\n";
+    }
+    last = r.status();
+  }
+  return last;
+}
+
+bool IsNoInfo(const Response& r) {
+  return r.status.indicator == mtqp::ResponseLine::Indicator::kErr && r.status.HasCode("noinfo");
+}
+
+}  // namespace
+
+int RunTrack(const TrackOptions& options, std::ostream& out, std::ostream& err) {
+  std::vector<Endpoint> first;
+  if (!options.server_given && !options.submission_host.empty()) {
+    absl::StatusOr<std::vector<Endpoint>> found = Discover(options, options.submission_host);
+    if (!found.ok()) {
+      err << "mtrk-track: " << found.status().message() << "\n";
+      return kExitError;
+    }
+    first = *std::move(found);
+  } else {
+    first.push_back({options.host, options.port,
+                     options.tls_name.empty() ? options.host : options.tls_name, true});
+  }
+  absl::StatusOr<Response> response = AskAny(options, first, &err);
+  if (!response.ok()) return kExitError;
+  if (IsNoInfo(*response)) {
     if (options.json) {
       out << FormatJson(options.envid, "noinfo", {});
     } else {
@@ -215,7 +350,7 @@ int RunTrack(const TrackOptions& options, std::ostream& out, std::ostream& err) 
     }
     return kExitNoInfo;
   }
-  if (status.indicator != mtqp::ResponseLine::Indicator::kOkMulti) {
+  if (response->status.indicator != mtqp::ResponseLine::Indicator::kOkMulti) {
     err << "mtrk-track: server said: " << response->status_line << "\n";
     return kExitError;
   }
@@ -225,8 +360,81 @@ int RunTrack(const TrackOptions& options, std::ostream& out, std::ostream& err) 
     err << "mtrk-track: " << parts.status().message() << "\n";
     return kExitError;
   }
+
+  // Referrals (RFC 3887 §2.4, DIGEST §4): a transferred record names the next MTA; ask its
+  // server unless an answer from that MTA is already here. Each host is asked once.
+  std::set<std::string> asked;
+  for (int referrals = 0; referrals < options.max_referrals;) {
+    std::set<std::string> reporting;
+    for (const auto& p : *parts) reporting.insert(absl::AsciiStrToLower(p.reporting_mta.value));
+    std::string next;
+    for (const auto& p : *parts) {
+      for (const mtqp::RecipientRecord& r : p.recipients) {
+        const std::string remote = absl::AsciiStrToLower(r.remote_mta.value);
+        if (absl::EqualsIgnoreCase(r.action, "transferred") && !remote.empty() &&
+            !reporting.contains(remote) && !asked.contains(remote)) {
+          next = remote;
+          break;
+        }
+      }
+      if (!next.empty()) break;
+    }
+    if (next.empty()) break;
+    asked.insert(next);
+    ++referrals;
+    // A referral that leads nowhere is normal (the next domain may run no MTQP server): what we
+    // have stands, and only --verbose says why.
+    std::ostream* log = options.verbose ? &err : nullptr;
+    absl::StatusOr<std::vector<Endpoint>> endpoints = Discover(options, next);
+    if (!endpoints.ok()) {
+      if (log != nullptr) {
+        *log << "mtrk-track: referral to " << next << ": " << endpoints.status().message() << "\n";
+      }
+      continue;
+    }
+    absl::StatusOr<Response> downstream = AskAny(options, *endpoints, log);
+    if (!downstream.ok() ||
+        downstream->status.indicator != mtqp::ResponseLine::Indicator::kOkMulti) {
+      continue;  // what we have stands: "passed on, no further information"
+    }
+    absl::StatusOr<std::vector<mtqp::TrackingStatusPart>> more =
+        mtqp::ParseTrackingStatusBody(downstream->body);
+    if (more.ok()) parts->insert(parts->end(), more->begin(), more->end());
+  }
   out << (options.json ? FormatJson(options.envid, "found", *parts)
                        : FormatHuman(options.envid, *parts));
+  return kExitFound;
+}
+
+int RunNew(std::span<const std::string> args, std::ostream& out, std::ostream& err) {
+  std::string fqhn;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--fqhn" && i + 1 < args.size()) {
+      fqhn = args[++i];
+    } else {
+      err << "mtrk-track new: unknown argument " << args[i] << "\n" << kTrackUsage;
+      return kExitError;
+    }
+  }
+  if (fqhn.empty()) {
+    char name[256] = {};
+    gethostname(name, sizeof name - 1);
+    fqhn = name;
+  }
+  absl::StatusOr<TrackingIds> ids = NewTrackingIds(fqhn);
+  if (!ids.ok()) {
+    err << "mtrk-track new: " << ids.status().message() << "\n";
+    return kExitError;
+  }
+  const std::string store = SecretStorePath();
+  if (absl::Status s = StoreSecret(store, ids->envid, ids->secret_base64); !s.ok()) {
+    err << "mtrk-track new: " << s.message() << "\n";
+    return kExitError;
+  }
+  out << TrackingHeader(*ids) << "\n"
+      << "MAIL FROM parameters: " << MailFromParameters(*ids) << "\n"
+      << "envid: " << ids->envid << "\n"
+      << "secret kept in " << store << "\n";
   return kExitFound;
 }
 

@@ -115,7 +115,11 @@ absl::StatusOr<Command> ParseCommand(absl::string_view line) {
   const std::vector<absl::string_view> words = SplitWords(line);
   const absl::string_view keyword = words[0];
   if (absl::EqualsIgnoreCase(keyword, "TRACK")) return ParseTrack(words);
-  if (absl::EqualsIgnoreCase(keyword, "COMMENT")) return CommentCommand{};  // text ignored (§5)
+  if (absl::EqualsIgnoreCase(keyword, "COMMENT")) {
+    absl::string_view text = line.substr(keyword.size());
+    while (!text.empty() && IsWsp(text.front())) text.remove_prefix(1);
+    return CommentCommand{std::string(text)};
+  }
   if (absl::EqualsIgnoreCase(keyword, "QUIT")) {
     if (words.size() != 1) return Bad("QUIT takes no parameters");
     return QuitCommand{};

@@ -19,7 +19,9 @@ struct TrackCommand {
   std::string envid;   // xtext decoded, one <> pair stripped (DIGEST §6.3)
   std::string secret;  // A: decoded octets. Its length is NOT checked here (DIGEST §6.13)
 };
-struct CommentCommand {};
+struct CommentCommand {
+  std::string text;  // after the keyword and its whitespace; servers ignore it (RFC 3887 §5)
+};
 struct QuitCommand {};
 struct StartTlsCommand {
   std::string fqdn;

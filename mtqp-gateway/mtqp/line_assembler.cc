@@ -39,4 +39,11 @@ std::optional<LineAssembler::Event> LineAssembler::Next() {
   return std::nullopt;
 }
 
+void LineAssembler::Clear() {
+  input_.clear();
+  pos_ = 0;
+  partial_.clear();
+  discarding_ = false;
+}
+
 }  // namespace mtrk::gateway::mtqp

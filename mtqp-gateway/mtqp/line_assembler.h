@@ -26,6 +26,8 @@ class LineAssembler {
   void Feed(absl::string_view bytes);
   // The next complete line or too-long event, in order; nullopt when more bytes are needed.
   std::optional<Event> Next();
+  // Forgets all buffered input: after STARTTLS nothing received in clear may run (DIGEST §6.14).
+  void Clear();
 
  private:
   const size_t max_line_bytes_;

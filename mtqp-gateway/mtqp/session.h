@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "mtqp-gateway/mtqp/chainer.h"
 #include "mtqp-gateway/mtqp/command_parser.h"
 #include "mtqp-gateway/mtqp/track_lookup.h"
 #include "mtqp-gateway/mtqp/tracking_status.h"
@@ -26,12 +28,22 @@ struct SessionOptions {
   // RFC 3887 §2.5 allows limits against denial of service; passing one closes the connection.
   int64_t max_commands = 1000;
   int64_t max_bad_commands = 20;
-  // TLS (RFC 3887 §6). TODO(#tls): the server does not implement the handshake yet; with
-  // tls_available false, STARTTLS gets -ERR/unsupported (DIGEST §7 item 40).
+  // TLS (RFC 3887 §6). With tls_available false, STARTTLS gets -ERR/unsupported (DIGEST §7
+  // item 40).
   bool tls_available = false;
   bool tls_required = false;  // TRACK before TLS gets -ERR/tls-required (DIGEST §4)
+  // The dNSName entries of the certificate's subjectAltName ("*.example.com" allowed): STARTTLS
+  // with any other name gets -BAD/bad-fqdn (RFC 3887 §6).
+  std::vector<std::string> certificate_names;
   TrackingStatusOptions tracking_status;
+  // Follows `transferred` records to the next domain's server; null: answer for ourselves only
+  // (the transferred record is the referral). Must outlive the session.
+  Chainer* chainer = nullptr;
 };
+
+// RFC 6125 §6.4: case-insensitive; a "*" is allowed only as the whole leftmost label and
+// matches exactly one label.
+bool MatchesCertificateName(absl::string_view fqdn, absl::string_view pattern);
 
 class Session {
  public:
@@ -55,16 +67,22 @@ class Session {
   Reply HandleLine(absl::string_view line);
   // A line longer than kMaxLineBytes, already dropped by the reader: a bad command.
   Reply HandleTooLongLine();
-  // After a successful handshake: back to the initial state (RFC 3887 §6.2).
-  void TlsEstablished();
+  // After a successful handshake: back to the initial state (RFC 3887 §6.2). With
+  // strong_enough false (the server judged the negotiated TLS too weak but keeps the
+  // connection), every command but QUIT gets -ERR/insecure (RFC 3887 §6.1).
+  void TlsEstablished(bool strong_enough = true);
+  bool tls_active() const { return tls_active_; }
 
  private:
   Reply Bad(absl::string_view why, absl::string_view code = "");
   Reply Track(const TrackCommand& track);
+  void NoteComment(absl::string_view text);
 
   const SessionOptions options_;
   TrackLookup& lookup_;
   bool tls_active_ = false;
+  bool insecure_ = false;
+  ChainContext chain_;  // from a vnd.mtrk.chain COMMENT
   int64_t commands_ = 0;
   int64_t bad_commands_ = 0;
 };

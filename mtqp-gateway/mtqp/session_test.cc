@@ -60,6 +60,7 @@ SessionOptions Options(absl::string_view name, int64_t max_commands, int64_t max
   o.max_bad_commands = max_bad;
   o.tls_available = tls_available;
   o.tls_required = tls_required;
+  o.certificate_names = {std::string(name)};  // what the server's certificate would say
   return o;
 }
 
@@ -183,6 +184,8 @@ TEST(SessionTlsTest, Item35_Item39_TlsRequiredAndInProgress) {
   EXPECT_TRUE(absl::StartsWith(
       s.HandleLine(absl::StrCat("TRACK ", kEnvid, " ", kSecretB64)).response, "-ERR/tls-required"));
   EXPECT_EQ(lookup.calls, 0);
+  EXPECT_TRUE(absl::StartsWith(s.HandleLine("STARTTLS other.a.example").response,
+                               "-BAD/bad-fqdn"));  // item 38
   EXPECT_EQ(s.HandleLine("STARTTLS m.a.example").next, Next::kStartTls);
   s.TlsEstablished();
   EXPECT_FALSE(absl::StrContains(s.Greeting(), "STARTTLS"));  // item 41
@@ -190,6 +193,68 @@ TEST(SessionTlsTest, Item35_Item39_TlsRequiredAndInProgress) {
       absl::StartsWith(s.HandleLine("STARTTLS m.a.example").response, "-BAD/tls-in-progress"));
   EXPECT_TRUE(absl::StartsWith(
       s.HandleLine(absl::StrCat("TRACK ", kEnvid, " ", kSecretB64)).response, "+OK+"));
+}
+
+// Records what the session hands the chainer and returns one canned downstream part.
+class FakeChainer : public Chainer {
+ public:
+  std::vector<std::string> DownstreamParts(absl::string_view envid, absl::string_view secret,
+                                           std::span<const model::HopEvent> hops,
+                                           const ChainContext& context) override {
+    ++calls;
+    last = context;
+    last_envid = std::string(envid);
+    last_secret = std::string(secret);
+    EXPECT_EQ(hops.size(), 1u);
+    return {
+        "Content-Type: message/tracking-status\r\n\r\nOriginal-Envelope-Id: x\r\n"
+        "Reporting-MTA: dns; mta-b.b.example\r\n\r\n"};
+  }
+  int calls = 0;
+  ChainContext last;
+  std::string last_envid, last_secret;
+};
+
+TEST(SessionChainTest, Item52_DownstreamPartsAppendedAndChainCommentRead) {
+  FakeLookup lookup;
+  FakeChainer chainer;
+  SessionOptions options = Options("mtqp.a.example", 100, 10);
+  options.chainer = &chainer;
+  Session session(options, lookup);
+  EXPECT_EQ(session.HandleLine("COMMENT vnd.mtrk.chain depth=2 asked=b:1038,c:1039").response,
+            "+OK\r\n");
+  const Session::Reply reply =
+      session.HandleLine(absl::StrCat("TRACK <", kEnvid, "> ", kSecretB64));
+  ASSERT_TRUE(absl::StartsWith(reply.response, "+OK+")) << reply.response;
+  EXPECT_TRUE(absl::StrContains(reply.response, "Reporting-MTA: dns; mta-b.b.example\r\n"));
+  EXPECT_TRUE(absl::StrContains(reply.response, "Action: transferred\r\n"));  // ours kept
+  EXPECT_EQ(chainer.calls, 1);
+  EXPECT_EQ(chainer.last.depth, 2);
+  EXPECT_EQ(chainer.last.asked, (std::vector<std::string>{"b:1038", "c:1039"}));
+  EXPECT_FALSE(chainer.last.client_used_tls);
+  EXPECT_EQ(chainer.last_envid, kEnvid);  // decoded, without <>
+  EXPECT_EQ(chainer.last_secret, kSecret);
+  // An ordinary comment is just that; a wrong secret never reaches the chainer.
+  EXPECT_EQ(session.HandleLine("COMMENT hello there").response, "+OK\r\n");
+  EXPECT_EQ(session.HandleLine(absl::StrCat("TRACK ", kEnvid, " AAAAAAAAAAAAAAAAAAAAAA")).response,
+            kNoInfoLine);
+  EXPECT_EQ(chainer.calls, 1);
+}
+
+TEST(SessionChainTest, ChainCommentBeforeTlsIsForgotten) {
+  FakeLookup lookup;
+  FakeChainer chainer;
+  SessionOptions options = Options("mtqp.a.example", 100, 10, /*tls_available=*/true);
+  options.certificate_names = {"mtqp.a.example"};
+  options.chainer = &chainer;
+  Session session(options, lookup);
+  session.HandleLine("COMMENT vnd.mtrk.chain depth=7 asked=x:1");
+  EXPECT_EQ(session.HandleLine("STARTTLS mtqp.a.example").next, Next::kStartTls);
+  session.TlsEstablished();
+  session.HandleLine(absl::StrCat("TRACK ", kEnvid, " ", kSecretB64));
+  EXPECT_EQ(chainer.last.depth, 0);
+  EXPECT_TRUE(chainer.last.asked.empty());
+  EXPECT_TRUE(chainer.last.client_used_tls);
 }
 
 }  // namespace

@@ -160,6 +160,13 @@ std::string FormatRfc5322Date(absl::Time t) {
 absl::StatusOr<std::string> BuildTrackingStatusBody(absl::string_view envid,
                                                     std::span<const HopEvent> hops,
                                                     const TrackingStatusOptions& options) {
+  return BuildTrackingStatusBody(envid, hops, {}, options);
+}
+
+absl::StatusOr<std::string> BuildTrackingStatusBody(absl::string_view envid,
+                                                    std::span<const HopEvent> hops,
+                                                    std::span<const std::string> extra_parts,
+                                                    const TrackingStatusOptions& options) {
   std::map<std::pair<std::string, std::string>, Group> groups;
   for (const HopEvent& e : hops) {
     if (e.expansion_member) continue;  // RFC 3886 §4.2, RFC 3885 §3.3
@@ -188,6 +195,7 @@ absl::StatusOr<std::string> BuildTrackingStatusBody(absl::string_view envid,
   });
   std::vector<std::string> parts;
   for (const Group* g : ordered) parts.push_back(BuildPart(envid, *g, options));
+  parts.insert(parts.end(), extra_parts.begin(), extra_parts.end());
 
   const std::string boundary = ChooseBoundary(parts);
   std::string out =

@@ -30,6 +30,13 @@ absl::StatusOr<std::string> BuildTrackingStatusBody(absl::string_view envid,
                                                     std::span<const model::HopEvent> hops,
                                                     const TrackingStatusOptions& options = {});
 
+// The same, with `extra_parts` (complete MIME parts from downstream servers, each starting with
+// its Content-Type header) appended unchanged after ours (DIGEST §7 item 52).
+absl::StatusOr<std::string> BuildTrackingStatusBody(absl::string_view envid,
+                                                    std::span<const model::HopEvent> hops,
+                                                    std::span<const std::string> extra_parts,
+                                                    const TrackingStatusOptions& options);
+
 // RFC 5322 date-time in UTC with a numeric zone (RFC 3886 §3.2.3): "Mon, 23 Nov 2026 06:27:05
 // +0000".
 std::string FormatRfc5322Date(absl::Time t);

@@ -6,8 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "asio.hpp"
+#include "asio/ssl.hpp"
 #include "mtqp-gateway/mtqp/command_parser.h"
 #include "mtqp-gateway/mtqp/line_assembler.h"
+#include "mtqp-gateway/server/tls_context.h"
 
 namespace mtrk::gateway::server {
 namespace {
@@ -19,14 +21,16 @@ using asio::ip::tcp;
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, asio::thread_pool& lookups, const ServerOptions& options,
-             mtqp::TrackLookup& lookup)
+             const mtqp::SessionOptions& session_options,
+             std::shared_ptr<asio::ssl::context> tls_context, mtqp::TrackLookup& lookup)
       : strand_(asio::make_strand(socket.get_executor())),
         socket_(std::move(socket)),
+        tls_context_(std::move(tls_context)),
         timer_(strand_),
         lookups_(lookups),
         idle_timeout_(absl::ToChronoSeconds(options.idle_timeout)),
         assembler_(mtqp::kMaxLineBytes),
-        session_(options.session, lookup) {}
+        session_(session_options, lookup) {}
 
   void Start() {
     asio::dispatch(strand_, [self = shared_from_this()] {
@@ -83,37 +87,67 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Read() {
-    socket_.async_read_some(
-        asio::buffer(read_buffer_),
-        asio::bind_executor(
-            strand_, [self = shared_from_this()](const std::error_code& ec, size_t n) {
-              if (ec) {
-                self->Shutdown();  // EOF, reset, or closed by Stop/idle timer
-                return;
-              }
-              self->assembler_.Feed(absl::string_view(self->read_buffer_.data(), n));
-              self->ProcessNext();
-            }));
+    auto handler = asio::bind_executor(
+        strand_, [self = shared_from_this()](const std::error_code& ec, size_t n) {
+          if (ec) {
+            self->Shutdown();  // EOF, reset, or closed by Stop/idle timer
+            return;
+          }
+          self->assembler_.Feed(absl::string_view(self->read_buffer_.data(), n));
+          self->ProcessNext();
+        });
+    if (tls_) {
+      tls_->async_read_some(asio::buffer(read_buffer_), std::move(handler));
+    } else {
+      socket_.async_read_some(asio::buffer(read_buffer_), std::move(handler));
+    }
   }
 
   void Write(std::string response, mtqp::Session::Next next) {
     if (closed_) return;
     out_ = std::move(response);
-    asio::async_write(socket_, asio::buffer(out_),
-                      asio::bind_executor(strand_, [self = shared_from_this(), next](
-                                                       const std::error_code& ec, size_t /*n*/) {
-                        if (ec || next != mtqp::Session::Next::kContinue) {
-                          // TODO(#tls): kStartTls upgrades instead; until then tls_available is
-                          // never set.
-                          self->Shutdown();
-                          return;
-                        }
-                        self->ProcessNext();
-                      }));
+    auto handler = asio::bind_executor(
+        strand_, [self = shared_from_this(), next](const std::error_code& ec, size_t /*n*/) {
+          if (ec || next == mtqp::Session::Next::kClose) {
+            self->Shutdown();
+            return;
+          }
+          if (next == mtqp::Session::Next::kStartTls) {
+            self->StartTls();
+            return;
+          }
+          self->ProcessNext();
+        });
+    if (tls_) {
+      asio::async_write(*tls_, asio::buffer(out_), std::move(handler));
+    } else {
+      asio::async_write(socket_, asio::buffer(out_), std::move(handler));
+    }
+  }
+
+  // After "+OK" to STARTTLS. Whatever clear text the client sent after STARTTLS is already in the
+  // assembler: a fresh assembler forgets it, so injected commands never run (DIGEST §6.14). Bytes
+  // not yet read stay in the kernel and become the start of the handshake.
+  void StartTls() {
+    assembler_.Clear();
+    tls_ = std::make_unique<asio::ssl::stream<tcp::socket&>>(socket_, *tls_context_);
+    tls_->async_handshake(
+        asio::ssl::stream_base::server,
+        asio::bind_executor(strand_, [self = shared_from_this()](const std::error_code& ec) {
+          if (ec) {
+            self->Shutdown();  // RFC 3887 §6.1: a failed handshake drops the connection
+            return;
+          }
+          self->session_.TlsEstablished();
+          self->ResetIdleTimer();
+          self->Write(self->session_.Greeting(), mtqp::Session::Next::kContinue);
+        }));
   }
 
   asio::strand<asio::any_io_executor> strand_;
   tcp::socket socket_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<asio::ssl::stream<tcp::socket&>> tls_;  // set by StartTls
   asio::steady_timer timer_;
   asio::thread_pool& lookups_;
   const std::chrono::seconds idle_timeout_;
@@ -129,6 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 struct MtqpServer::State {
   State(const ServerOptions& o, mtqp::TrackLookup& l)
       : options(o),
+        session_options(o.session),
         lookup(l),
         acceptor(asio::make_strand(io)),  // the strand serialises accept handlers and Stop's close
         lookups(static_cast<size_t>(o.lookup_threads)) {}
@@ -138,7 +173,8 @@ struct MtqpServer::State {
     acceptor.async_accept(io, [this](const std::error_code& ec, tcp::socket socket) {
       if (!acceptor.is_open()) return;
       if (!ec) {
-        auto connection = std::make_shared<Connection>(std::move(socket), lookups, options, lookup);
+        auto connection = std::make_shared<Connection>(std::move(socket), lookups, options,
+                                                       session_options, tls.context, lookup);
         {
           absl::MutexLock lock(&mu);
           if (stopped) return;  // Stop() already took the list; the socket closes with us
@@ -162,6 +198,8 @@ struct MtqpServer::State {
   }
 
   const ServerOptions options;
+  mtqp::SessionOptions session_options;  // options.session plus what the certificate says
+  ServerTls tls;                         // context null without TLS
   mtqp::TrackLookup& lookup;
   // Declaration order is destruction order in reverse: lookups (joined) before io.
   asio::io_context io;
@@ -186,6 +224,12 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.session.max_commands < 1 || options.session.max_bad_commands < 0) {
     return absl::InvalidArgumentError("server: bad command limits");
   }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("server: a TLS certificate needs its key, and vice versa");
+  }
+  if (options.session.tls_required && options.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("server: TLS required but no certificate configured");
+  }
   return absl::OkStatus();
 }
 
@@ -193,6 +237,14 @@ absl::StatusOr<std::unique_ptr<MtqpServer>> MtqpServer::Start(const ServerOption
                                                               mtqp::TrackLookup& lookup) {
   if (absl::Status s = ValidateServerOptions(options); !s.ok()) return s;
   auto state = std::make_unique<State>(options, lookup);
+  if (!options.tls_cert_file.empty()) {
+    absl::StatusOr<ServerTls> server_tls =
+        MakeServerTls(options.tls_cert_file, options.tls_key_file);
+    if (!server_tls.ok()) return server_tls.status();
+    state->tls = *std::move(server_tls);
+    state->session_options.tls_available = true;  // RFC 3887 §3: listed whenever a cert is
+    state->session_options.certificate_names = state->tls.dns_names;
+  }
   std::error_code ec;
   tcp::resolver resolver(state->io);
   const auto results =

@@ -3,8 +3,9 @@
 // run on a separate worker pool so a slow collector never stalls the I/O threads. Per connection:
 // commands are handled strictly one at a time, in order (pipelining, RFC 3887 §8); input is read
 // only when no complete line is pending, so memory stays bounded; an idle timer closes the
-// connection. Thread-safe: Start/Stop may be called from any thread.
-// TODO(#tls): STARTTLS (SSL stream after the handshake, drop buffered clear text).
+// connection. STARTTLS (RFC 3887 §6) upgrades the socket in place: clear-text bytes buffered
+// before the handshake are discarded (DIGEST §6.14), a failed handshake closes the connection.
+// Thread-safe: Start/Stop may be called from any thread.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,10 @@ struct ServerOptions {
   // RFC 3887 §2.5: an idle timer MUST be at least 10 minutes.
   absl::Duration idle_timeout = absl::Minutes(10);
   mtqp::SessionOptions session;
+  // TLS: both set enables STARTTLS (session.tls_available and certificate_names are filled in
+  // from the certificate); session.tls_required makes TLS mandatory for TRACK.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // InvalidArgument for options the RFC forbids (idle timeout under 600 s) or that cannot work.

@@ -18,6 +18,17 @@ namespace {
 constexpr absl::string_view kDeliveryAgents[] = {"smtp",  "lmtp",    "local", "virtual", "pipe",
                                                  "error", "discard", "retry", "qmgr"};
 
+// Postfix's daemons and commands: a tag "<syslog_name>/<one of these>". Other programs that log
+// with a slash (amavis/..., lightmeter/headers) are not Postfix, even with a queue id in the text.
+constexpr absl::string_view kPostfixPrograms[] = {
+    "smtpd",           "smtp",     "lmtp",       "local",     "virtual",     "pipe",     "error",
+    "discard",         "retry",    "qmgr",       "oqmgr",     "cleanup",     "pickup",   "bounce",
+    "defer",           "trace",    "postsuper",  "postqueue", "postdrop",    "sendmail", "master",
+    "anvil",           "scache",   "tlsmgr",     "tlsproxy",  "postscreen",  "dnsblog",  "verify",
+    "trivial-rewrite", "proxymap", "proxywrite", "showq",     "flush",       "spawn",    "qmqpd",
+    "postfix-script",  "postlog",  "postmap",    "postalias", "postmulti",   "postconf", "postcat",
+    "postkick",        "postlock", "postfix",    "smtp-sink", "smtp-source", "nqmgr",
+};
 absl::Status Malformed(absl::string_view program, absl::string_view why, absl::string_view text) {
   return absl::InvalidArgumentError(
       absl::StrCat("postfix: ", program, ": ", why, ": ", Quote(text)));
@@ -80,11 +91,11 @@ absl::StatusOr<LineFact> ParseOutcome(absl::string_view program, absl::string_vi
       break;
     }
     std::string value;
-    if (key == "to" || key == "orig_to") {
+    if ((key == "to" || key == "orig_to") && !rest.empty() && rest[0] == '<') {
       std::optional<std::string> addr = TakeAngleAddress(&rest);
       if (!addr) return Malformed(program, absl::StrCat("bad ", key, "= address"), text);
       value = *std::move(addr);
-    } else {
+    } else {  // also a bare to=user@host, as old Postfix versions log it
       const size_t comma = rest.find(", ");
       value = std::string(rest.substr(0, comma));
       rest = comma == absl::string_view::npos ? "" : rest.substr(comma);
@@ -107,8 +118,9 @@ absl::StatusOr<LineFact> ParseOutcome(absl::string_view program, absl::string_vi
   }
   if (!have_to) return Malformed(program, "no to= in delivery record", text);
   if (!have_status) return Malformed(program, "no status= in delivery record", text);
-  if (status_word == "deliverable" || status_word == "undeliverable") {
-    return Unrelated{};  // address verification probe, not a delivery
+  if (absl::StartsWith(status_word, "deliverable") ||
+      absl::StartsWith(status_word, "undeliverable")) {
+    return Unrelated{"verify-probe"};  // address verification probe, not a delivery
   }
   if (!have_relay) return Malformed(program, "no relay= in delivery record", text);
   if (!have_dsn) return Malformed(program, "no dsn= in delivery record", text);
@@ -170,7 +182,7 @@ absl::StatusOr<LineFact> ParseHeaderInfo(absl::string_view qid, absl::string_vie
                                          absl::string_view text) {
   constexpr absl::string_view kName = "X-MTRK:";
   if (rest.size() < kName.size() || !absl::EqualsIgnoreCase(rest.substr(0, kName.size()), kName)) {
-    return Unrelated{};
+    return Unrelated{"info"};
   }
   rest.remove_prefix(kName.size());
   // The logged value ends at " from <client>" right before "; from=<"; the client is a single
@@ -196,6 +208,70 @@ absl::StatusOr<LineFact> ParseHeaderInfo(absl::string_view qid, absl::string_vie
   return TrackingHeaderSeen{std::string(qid), *std::move(header)};
 }
 
+// Lines a delivery agent logs about an attempt, before or instead of the record with to=.
+constexpr absl::string_view kAttemptNotes[] = {
+    "enabling PIX workarounds",
+    "lost connection with ",
+    "conversation with ",
+    "host ",
+    "Cannot start TLS",
+    "TLS is required",
+    "breaking line",
+    "server certificate",
+    "replace: header",
+    "prepend: header",
+    "warning: ",
+    "sender delivery status notification",
+    "SASL authentication failed",
+};
+
+// The address after `field` ("from=<", "to=<") in the "; from=<s> to=<r> proto=..." suffix of
+// an smtpd/cleanup action record.
+std::string LoggedAddress(absl::string_view rest, absl::string_view field) {
+  const size_t from = rest.rfind("; from=<");
+  if (from == absl::string_view::npos) return "";
+  const size_t at = rest.find(field, from);
+  if (at == absl::string_view::npos) return "";
+  absl::string_view addr = rest.substr(at + field.size() - 1);
+  std::optional<std::string> r = TakeAngleAddress(&addr);
+  return r ? *std::move(r) : "";
+}
+
+// smtpd/cleanup "QID: <action>: <stage> ...", the records of access(5) maps, header/body_checks
+// and milters. Stages before DATA concern one command (e.g. one RCPT): the message goes on.
+absl::StatusOr<LineFact> ParseAccessAction(absl::string_view qid, absl::string_view rest) {
+  const size_t colon = rest.find(": ");
+  if (colon == absl::string_view::npos) return Unrelated{kUnrecognised};
+  absl::string_view action = rest.substr(0, colon);
+  const absl::string_view detail = rest.substr(colon + 2);
+  const bool milter = absl::ConsumePrefix(&action, "milter-");
+  const absl::string_view stage = detail.substr(0, detail.find(' '));
+  const bool per_command = stage == "CONNECT" || stage == "HELO" || stage == "EHLO" ||
+                           stage == "MAIL" || stage == "RCPT" || stage == "VRFY" || stage == "ETRN";
+  const std::string reason(detail.substr(0, model::kMaxTextBytes));
+  if (action == "reject") {
+    if (per_command) return Unrelated{"rcpt-reject"};
+    return MessageRejected{std::string(qid), reason};
+  }
+  if (action == "discard") {
+    return MessageDiscarded{std::string(qid), LoggedAddress(detail, " to=<"), reason,
+                            LoggedAddress(detail, "; from=<")};
+  }
+  if (action == "hold") {
+    return MessageHeld{std::string(qid), LoggedAddress(detail, " to=<"), reason, false,
+                       LoggedAddress(detail, "; from=<")};
+  }
+  if (milter) return Unrelated{"milter-action"};
+  if (action == "redirect") return Unrelated{"redirect"};  // later records show orig_to=
+  if (action == "filter") return Unrelated{"filter"};
+  if (action == "warning") return Unrelated{"warning"};
+  if (action == "info") return Unrelated{"info"};
+  if (action == "replace" || action == "prepend" || action == "bcc" || action == "dunno") {
+    return Unrelated{"header-edit"};
+  }
+  return Unrelated{kUnrecognised};
+}
+
 }  // namespace
 
 bool IsPostfixQueueId(absl::string_view s) {
@@ -209,25 +285,54 @@ bool IsPostfixQueueId(absl::string_view s) {
 }
 
 absl::StatusOr<LineFact> PostfixParser::Parse(const LogLine& line) const {
-  if (line.program.find('/') == absl::string_view::npos) return Unrelated{};  // not Postfix
+  // "<instance>/<daemon>": without a slash, or with nothing before it ("/virtual"), no Postfix
+  // instance wrote the line, and the instance is part of every message key.
+  if (line.program.find('/') == absl::string_view::npos || InstanceName(line.program).empty()) {
+    return Unrelated{"not-postfix"};
+  }
   const absl::string_view program = ProgramName(line.program);
+  if (std::find(std::begin(kPostfixPrograms), std::end(kPostfixPrograms), program) ==
+      std::end(kPostfixPrograms)) {
+    return Unrelated{"not-postfix"};
+  }
   const absl::string_view text = line.text;
   const size_t colon = text.find(": ");
-  if (colon == absl::string_view::npos || !IsPostfixQueueId(text.substr(0, colon))) {
-    return Unrelated{};
+  if (colon == absl::string_view::npos) return Unrelated{"no-queue-id"};
+  const absl::string_view head = text.substr(0, colon);
+  if (head == "NOQUEUE") {
+    // Refused before a queue file existed: the client got the answer, nothing to track.
+    const absl::string_view rest = text.substr(colon + 2);
+    return Unrelated{absl::StrContains(rest.substr(0, 20), "reject") ? "noqueue-reject"
+                                                                     : "noqueue"};
   }
-  const absl::string_view qid = text.substr(0, colon);
+  if (!IsPostfixQueueId(head)) return Unrelated{"no-queue-id"};
+  const absl::string_view qid = head;
   absl::string_view rest = text.substr(colon + 2);
 
-  if (program == "smtpd") {
-    if (!absl::ConsumePrefix(&rest, "client=")) return Unrelated{};
-    // Later Postfix versions append ", sasl_method=...", ", orig_queue_id=..." etc.
-    const absl::string_view client = rest.substr(0, rest.find(", "));
-    if (client.empty()) return Malformed(program, "empty client=", text);
-    return MessageReceived{std::string(qid), std::string(client), ""};
+  if (program == "smtpd" || program == "cleanup") {
+    if (program == "smtpd" && absl::ConsumePrefix(&rest, "client=")) {
+      // Later Postfix versions append ", sasl_method=...", ", orig_queue_id=..." etc.
+      const absl::string_view client = rest.substr(0, rest.find(", "));
+      if (client.empty()) return Malformed(program, "empty client=", text);
+      return MessageReceived{std::string(qid), std::string(client), ""};
+    }
+    if (program == "cleanup") {
+      const bool resent = absl::ConsumePrefix(&rest, "resent-");
+      if (absl::ConsumePrefix(&rest, "message-id=")) {
+        absl::string_view id = rest.substr(0, rest.find(' '));
+        if (absl::StartsWith(id, "<") && absl::EndsWith(id, ">")) {
+          id.remove_prefix(1);
+          id.remove_suffix(1);
+        }
+        return MessageIdSeen{std::string(qid), std::string(id), resent};
+      }
+      if (resent) return Unrelated{kUnrecognised};
+      if (absl::ConsumePrefix(&rest, "info: header ")) return ParseHeaderInfo(qid, rest, text);
+    }
+    return ParseAccessAction(qid, rest);
   }
   if (program == "pickup") {
-    if (!absl::StartsWith(rest, "uid=")) return Unrelated{};
+    if (!absl::StartsWith(rest, "uid=")) return Unrelated{kUnrecognised};
     const size_t from = rest.find(" from=");
     if (from == absl::string_view::npos) return Malformed(program, "no from=", text);
     absl::string_view addr = rest.substr(from + 6);
@@ -235,29 +340,28 @@ absl::StatusOr<LineFact> PostfixParser::Parse(const LogLine& line) const {
     if (!sender) return Malformed(program, "bad from= address", text);
     return MessageReceived{std::string(qid), "local", *std::move(sender)};
   }
-  if (program == "cleanup") {
-    if (absl::ConsumePrefix(&rest, "message-id=")) {
-      absl::string_view id = rest.substr(0, rest.find(' '));
-      if (absl::StartsWith(id, "<") && absl::EndsWith(id, ">")) {
-        id.remove_prefix(1);
-        id.remove_suffix(1);
-      }
-      return MessageIdSeen{std::string(qid), std::string(id)};
+  if (program == "postsuper") {
+    if (rest == "removed") return MessageDeleted{std::string(qid)};
+    if (rest == "placed on hold") {
+      return MessageHeld{std::string(qid), "", "placed on hold by the administrator", true, ""};
     }
-    if (absl::ConsumePrefix(&rest, "info: header ")) return ParseHeaderInfo(qid, rest, text);
-    return Unrelated{};
+    // The records qmgr logs afterwards tell what happens to these.
+    if (rest == "released from hold") return Unrelated{"released"};
+    if (rest == "requeued") return Unrelated{"requeued"};
+    if (rest == "expired") return Unrelated{"expire-requested"};
+    return Unrelated{kUnrecognised};
   }
-  if (program == "qmgr" || program == "postsuper") {
+  if (program == "qmgr") {
     if (rest == "removed") return MessageRemoved{std::string(qid)};
-    if (program == "qmgr" && absl::ConsumePrefix(&rest, "from=")) {
-      return ParseQmgrFrom(qid, rest, text);
-    }
-    // postsuper's "expired" and "released from hold" are followed by qmgr records.
+    if (absl::ConsumePrefix(&rest, "from=")) return ParseQmgrFrom(qid, rest, text);
+    if (absl::StartsWith(rest, "to=")) return ParseOutcome(program, qid, rest, text);
+    if (absl::StartsWith(rest, "skipped, still being delivered")) return Unrelated{"skipped"};
+    return Unrelated{kUnrecognised};
   }
   if (program == "bounce") {
     constexpr absl::string_view kMarker = " notification: ";
     const size_t at = rest.find(kMarker);
-    if (at == absl::string_view::npos) return Unrelated{};
+    if (at == absl::string_view::npos) return Unrelated{kUnrecognised};
     const absl::string_view new_qid = rest.substr(at + kMarker.size());
     if (!IsPostfixQueueId(new_qid)) return Malformed(program, "bad notification queue id", text);
     return NotificationQueued{std::string(qid), std::string(new_qid),
@@ -266,8 +370,13 @@ absl::StatusOr<LineFact> PostfixParser::Parse(const LogLine& line) const {
   if (std::find(std::begin(kDeliveryAgents), std::end(kDeliveryAgents), program) !=
       std::end(kDeliveryAgents)) {
     if (absl::StartsWith(rest, "to=")) return ParseOutcome(program, qid, rest, text);
+    // Notes about one delivery attempt; its to= record follows and carries the outcome.
+    for (absl::string_view note : kAttemptNotes) {
+      if (absl::StartsWith(rest, note)) return Unrelated{"attempt-note"};
+    }
+    return Unrelated{kUnrecognised};
   }
-  return Unrelated{};
+  return Unrelated{kUnrecognised};
 }
 
 std::unique_ptr<LineParser> NewPostfixParser() { return std::make_unique<PostfixParser>(); }

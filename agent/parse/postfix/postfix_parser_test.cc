@@ -66,7 +66,9 @@ TEST(PostfixParserTest, Cleanup) {
        "9402AA74264: reject: header Subject: [lab-reject] please reject from "
        "localhost[127.0.0.1]; from=<sender@a.example> to=<bob@b.example> proto=ESMTP "
        "helo=<client.a.example>: 5.7.1 rejected by lab header_checks",
-       "unrelated"},
+       "rejected qid=9402AA74264 reason=header Subject: [lab-reject] please reject from "
+       "localhost[127.0.0.1]; from=<sender@a.example> to=<bob@b.example> proto=ESMTP "
+       "helo=<client.a.example>: 5.7.1 rejected by lab header_checks"},
   };
   Check(std::begin(kCases), std::end(kCases));
 }
@@ -111,7 +113,7 @@ TEST(PostfixParserTest, Qmgr) {
       {"postfix/qmgr", "4jXwvt6dXSz1bcJF: from=<>, size=2503, nrcpt=1 (queue active)",
        "queued qid=4jXwvt6dXSz1bcJF from= size=2503 nrcpt=1"},
       {"postfix-a/qmgr", "1D4BAA74210: removed", "removed qid=1D4BAA74210"},
-      {"postfix-a/postsuper", "67401A74274: removed", "removed qid=67401A74274"},
+      {"postfix-a/postsuper", "67401A74274: removed", "deleted qid=67401A74274"},
       {"postfix-a/postsuper", "C8981A74226: expired", "unrelated"},
       {"postfix-a/qmgr", "336F1A7420B: from=<sender@a.example>, status=expired, returned to sender",
        "expired qid=336F1A7420B from=sender@a.example"},
@@ -201,6 +203,12 @@ TEST(PostfixParserTest, RecipientOutcomes) {
        "336F1A7420B: to=<user@c.example>, relay=none, dsn=4.4.1, status=pending (x)",
        "error INVALID_ARGUMENT"},
       {"postfix-a/smtp", "336F1A7420B: to=user@c.example, relay=none", "error INVALID_ARGUMENT"},
+      // Old Postfix logged bare addresses (postfix-grok-patterns test/local_0002.yaml).
+      {"postfix/local",
+       "892A0205B6: to=ghdsgfhdslfh@localhost, relay=local, delay=0.05, delays=0.02/0/0/0.02, "
+       "dsn=5.1.1, status=bounced (unknown user: \"ghdsgfhdslfh\")",
+       "outcome qid=892A0205B6 agent=local rcpt=ghdsgfhdslfh@localhost relay=local dsn=5.1.1 "
+       "status=bounced"},
   };
   Check(std::begin(kCases), std::end(kCases));
 }
@@ -236,6 +244,78 @@ TEST(PostfixParserTest, UnrelatedLines) {
       {"sshd", "336F1A7420B: to=<x@y>, relay=none", "unrelated"},  // not a Postfix tag
   };
   Check(std::begin(kCases), std::end(kCases));
+}
+
+std::string Kind(absl::string_view program, absl::string_view text) {
+  absl::StatusOr<LineFact> got = NewPostfixParser()->Parse(Line(program, text));
+  if (!got.ok()) return "error";
+  const auto* u = std::get_if<Unrelated>(&*got);
+  return u == nullptr ? Describe(got) : std::string(u->kind);
+}
+
+// Policy and admin actions. Lab lines unless marked (constructed from Postfix's log formats in
+// smtpd_check.c, cleanup_milter.c, postsuper.c).
+TEST(PostfixParserTest, ActionsAndAdmin) {
+  const Case kCases[] = {
+      {"postfix-a/cleanup",
+       "90507A7426A: discard: header Subject: [lab-discard] drop me from localhost[127.0.0.1]; "
+       "from=<sender@a.example> to=<bob@b.example> proto=ESMTP helo=<client.a.example>: lab "
+       "discard rule",
+       "discarded qid=90507A7426A rcpt=bob@b.example"},
+      {"postfix-a/cleanup",
+       "8D8DBA7426C: hold: header Subject: [lab-hold] hold me from localhost[127.0.0.1]; "
+       "from=<sender@a.example> to=<carol@b.example> proto=ESMTP helo=<client.a.example>: lab "
+       "hold rule",
+       "held qid=8D8DBA7426C rcpt=carol@b.example"},
+      {"postfix/cleanup",  // constructed
+       "4jXwvs15pBz1bcHw: milter-reject: END-OF-MESSAGE from x[10.0.0.1]: 5.7.1 Spam; "
+       "from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<x>",
+       "rejected qid=4jXwvs15pBz1bcHw reason=END-OF-MESSAGE from x[10.0.0.1]: 5.7.1 Spam; "
+       "from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<x>"},
+      {"postfix/smtpd",  // constructed
+       "4jXwvs15pBz1bcHw: milter-discard: END-OF-MESSAGE from x[10.0.0.1]: milter triggers "
+       "DISCARD action; from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<x>",
+       "discarded qid=4jXwvs15pBz1bcHw rcpt=b@y.example"},
+      {"postfix/smtpd",  // constructed
+       "336F1A7420B: hold: RCPT from x[10.0.0.1]: <b@y.example>: Recipient address triggers "
+       "HOLD action; from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<x>",
+       "held qid=336F1A7420B rcpt=b@y.example"},
+      {"postfix/postsuper", "336F1A7420B: placed on hold", "held qid=336F1A7420B rcpt= by-admin"},
+      {"postfix/cleanup", "336F1A7420B: resent-message-id=<r1@x.example>",
+       "resent-message-id qid=336F1A7420B id=r1@x.example"},
+  };
+  Check(std::begin(kCases), std::end(kCases));
+}
+
+TEST(PostfixParserTest, UnrelatedKinds) {
+  EXPECT_EQ(Kind("postfix-a/smtpd", "connect from localhost[127.0.0.1]"), "no-queue-id");
+  EXPECT_EQ(Kind("postfix-a/smtpd",
+                 "NOQUEUE: reject: RCPT from unknown[127.0.0.5]: 554 5.7.1 <v@d.example>: Relay "
+                 "access denied; from=<s@o.example> to=<v@d.example> proto=ESMTP helo=<o>"),
+            "noqueue-reject");
+  EXPECT_EQ(Kind("postfix-a/smtpd",
+                 "A7C86A74264: reject: RCPT from localhost[127.0.0.1]: 550 5.1.1 "
+                 "<nosuch@a.example>: Recipient address rejected: User unknown in virtual "
+                 "mailbox table; from=<sender@a.example> to=<nosuch@a.example> proto=ESMTP "
+                 "helo=<client.a.example>"),
+            "rcpt-reject");
+  EXPECT_EQ(Kind("postfix-a/cleanup",
+                 "7B219A7426E: redirect: header Subject: [lab-redirect] redirect me from "
+                 "localhost[127.0.0.1]; from=<sender@a.example> to=<bob@b.example> "
+                 "proto=ESMTP helo=<client.a.example>: carol@b.example"),
+            "redirect");
+  EXPECT_EQ(Kind("postfix-a/postsuper", "8D8DBA7426C: released from hold"), "released");
+  EXPECT_EQ(Kind("postfix/postsuper", "8D8DBA7426C: requeued"), "requeued");
+  EXPECT_EQ(Kind("postfix/smtp", "8D8DBA7426C: enabling PIX workarounds: disable_esmtp"),
+            "attempt-note");
+  EXPECT_EQ(Kind("postfix/qmgr", "8D8DBA7426C: something new"), kUnrecognised);
+  EXPECT_EQ(Kind("sshd", "8D8DBA7426C: to=<x@y>"), "not-postfix");
+  // Found by tests/fuzz (corpus/correlator/crash-bacee1c6...): an empty instance made events the
+  // collector refuses (mta_instance empty).
+  EXPECT_EQ(Kind("/virtual",
+                 "4jXww24hq8z1bcKL: to=<alice@b.example>, relay=virtual, delay=0.01, "
+                 "delays=0/0/0/0, dsn=2.0.0, status=sent (delivered to maildir)"),
+            "not-postfix");
 }
 
 TEST(PostfixParserTest, QueueIds) {

@@ -46,4 +46,14 @@ absl::Status CurrentPgErrorToStatus(absl::string_view what) {
   }
 }
 
+bool CurrentPgErrorIsMissingPartition() {
+  try {
+    throw;
+  } catch (const pqxx::sql_error& e) {
+    return e.sqlstate() == "23514" && absl::StrContains(e.what(), "no partition");
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace mtrk::collector::store

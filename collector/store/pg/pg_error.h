@@ -18,4 +18,9 @@ namespace mtrk::collector::store {
 //   anything else      -> Internal
 absl::Status CurrentPgErrorToStatus(absl::string_view what);
 
+// Call only inside a catch block: whether the exception says a row had no partition to go to
+// (SQLSTATE 23514 "no partition of relation ... found for row"), i.e. retention dropped a day
+// this process still believed existed.
+bool CurrentPgErrorIsMissingPartition();
+
 }  // namespace mtrk::collector::store

@@ -3,9 +3,13 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <array>
+#include <iterator>
 #include <numeric>
 #include <optional>
+#include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <pqxx/stream_to>
 #include <pqxx/transaction>
 #include <tuple>
 #include <utility>
@@ -13,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 #include "collector/store/pg/pg_error.h"
 #include "common/base/status_macros.h"
 #include "common/model/dsn_action.h"
@@ -50,7 +55,86 @@ constexpr char kInsertSql[] =
     "NULLIF($23::text, '')::timestamptz, $24, $25, $26::timestamptz) "
     "ON CONFLICT DO NOTHING";
 
+// Append COPYs a batch into this per-session staging table (temporary: no WAL, no indexes) and
+// moves it with one INSERT ... SELECT ... ON CONFLICT DO NOTHING. All text: '' stands for NULL,
+// and the conversion happens in the INSERT, so the COPY needs no NULL or bytea escaping.
+constexpr char kStageTable[] = "mtrk_hop_stage";
+constexpr const char* kStageColumns[] = {"message_key",
+                                         "first_seen",
+                                         "event_id",
+                                         "reporting_host",
+                                         "reporting_mta",
+                                         "mta_instance",
+                                         "queue_id",
+                                         "message_id",
+                                         "sender",
+                                         "client",
+                                         "envid",
+                                         "certifier",
+                                         "mtrk_timeout_s",
+                                         "original_recipient",
+                                         "final_recipient",
+                                         "action",
+                                         "status",
+                                         "remote_mta",
+                                         "relay",
+                                         "diagnostic",
+                                         "arrival_time",
+                                         "last_attempt_time",
+                                         "will_retry_until",
+                                         "next_queue_id",
+                                         "expansion_member",
+                                         "event_time"};
+constexpr size_t kStageColumnCount = std::size(kStageColumns);
+
+// Rows move in primary-key order: two transactions inserting overlapping batches then take row
+// locks in the same order and wait for each other instead of deadlocking.
+constexpr char kMoveStageSql[] =
+    "INSERT INTO hop_events (message_key, first_seen, event_id, reporting_host, reporting_mta, "
+    "mta_instance, queue_id, message_id, sender, client, envid, certifier, mtrk_timeout_s, "
+    "original_recipient, final_recipient, action, status, remote_mta, relay, diagnostic, "
+    "arrival_time, last_attempt_time, will_retry_until, next_queue_id, expansion_member, "
+    "event_time) SELECT message_key, first_seen::timestamptz, event_id, reporting_host, "
+    "reporting_mta, mta_instance, queue_id, message_id, sender, client, envid, "
+    "decode(NULLIF(certifier, ''), 'hex'), mtrk_timeout_s::bigint, original_recipient, "
+    "final_recipient, action, status, remote_mta, relay, diagnostic, "
+    "NULLIF(arrival_time, '')::timestamptz, NULLIF(last_attempt_time, '')::timestamptz, "
+    "NULLIF(will_retry_until, '')::timestamptz, next_queue_id, expansion_member::boolean, "
+    "event_time::timestamptz FROM mtrk_hop_stage "
+    "ORDER BY message_key, first_seen::timestamptz, event_id "
+    "ON CONFLICT DO NOTHING";
+
+constexpr char kMoveStage[] = "move_stage";
+constexpr char kHopsOf[] = "hops_of";
+constexpr char kFindLinked[] = "find_linked";
+constexpr char kFindMessage[] = "find_message";
+
 void PrepareStatements(pqxx::connection& conn) {
+  {
+    pqxx::nontransaction setup(conn);
+    std::string columns;
+    for (const char* c : kStageColumns)
+      absl::StrAppend(&columns, columns.empty() ? "" : ", ", c, " text NOT NULL");
+    setup.exec(absl::StrCat("CREATE TEMP TABLE IF NOT EXISTS ", kStageTable, " (", columns,
+                            ") ON COMMIT DELETE ROWS"));
+  }
+  conn.prepare(kMoveStage, kMoveStageSql);
+  conn.prepare(kHopsOf, absl::StrCat(kSelectColumns,
+                                     "WHERE message_key = ANY($1::text[]) AND first_seen >= $2 "
+                                     "AND first_seen <= $3 "
+                                     "ORDER BY event_time, message_key, event_id LIMIT ",
+                                     kMaxLookupEvents + 1));
+  // One link step (collector/link). The `<> ''` repeat the partial indexes' predicates.
+  conn.prepare(kFindLinked,
+               "SELECT DISTINCT message_key, (extract(epoch FROM first_seen) * 1000000)::bigint "
+               "FROM hop_events WHERE first_seen >= $4 AND first_seen < $5 AND "
+               "(queue_id = ANY($1::text[]) "
+               "OR (next_queue_id = ANY($2::text[]) AND next_queue_id <> '') "
+               "OR (message_id = ANY($3::text[]) AND message_id <> '') "
+               "OR (client = ANY($7::text[]) AND client LIKE 'bounce:%')) LIMIT $6");
+  conn.prepare(kFindMessage,
+               "SELECT DISTINCT message_key, (extract(epoch FROM first_seen) * 1000000)::bigint "
+               "FROM hop_events WHERE message_key = $1 LIMIT 16");
   conn.prepare(kEnsurePartition, "SELECT mtrk_ensure_hop_events_partition($1::date)");
   conn.prepare(kInsertHop, kInsertSql);
   // The `<> ''` repeats the partial indexes' predicate so a generic plan can use them too.
@@ -72,6 +156,22 @@ std::string OptionalTimestampText(absl::Time t) {
   return t == absl::InfinitePast() ? std::string() : TimestampText(t);
 }
 std::string DayOf(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+// A PostgreSQL text[] literal: every element double-quoted, with " and \\ escaped.
+std::string ArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
 
 absl::Time FromMicros(int64_t us) {
   return us == 0 ? absl::InfinitePast() : absl::FromUnixMicros(us);
@@ -173,7 +273,8 @@ std::string MessageKeyOf(const model::HopEvent& e) {
 }
 
 PgEventStore::PgEventStore(std::string conninfo, Options options)
-    : pool_(std::move(conninfo),
+    : options_(options),
+      pool_(std::move(conninfo),
             PgPool::Options{.size = options.pool_size, .acquire_timeout = options.acquire_timeout},
             &PrepareStatements) {}
 
@@ -218,41 +319,67 @@ absl::Status PgEventStore::EnsurePartitions(std::span<const model::HopEvent> bat
 absl::StatusOr<int64_t> PgEventStore::Append(std::span<const model::HopEvent> batch) {
   if (batch.empty()) return 0;
   for (const model::HopEvent& e : batch) MTRK_RETURN_IF_ERROR(CheckNoNul(e));
-  MTRK_RETURN_IF_ERROR(EnsurePartitions(batch));
+  // A day dropped by retention (here or in another collector) after this process cached it
+  // fails the insert with "no partition": forget the cache and try once more.
+  for (int attempt = 0;; ++attempt) {
+    MTRK_RETURN_IF_ERROR(EnsurePartitions(batch));
+    bool missing_partition = false;
+    absl::StatusOr<int64_t> stored = AppendOnce(batch, &missing_partition);
+    if (!missing_partition || attempt > 0) return stored;
+    ForgetPartitions();
+  }
+}
 
-  // Insert in primary-key order: two transactions inserting overlapping batches then take row
-  // locks in the same order and wait for each other instead of deadlocking.
-  std::vector<std::string> keys;
-  keys.reserve(batch.size());
-  for (const model::HopEvent& e : batch) keys.push_back(MessageKeyOf(e));
-  std::vector<size_t> order(batch.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::tie(keys[a], batch[a].queue_first_seen, batch[a].event_id) <
-           std::tie(keys[b], batch[b].queue_first_seen, batch[b].event_id);
-  });
+void PgEventStore::ForgetPartitions() {
+  absl::MutexLock lock(&mu_);
+  known_days_.clear();
+}
 
+absl::StatusOr<int64_t> PgEventStore::AppendOnce(std::span<const model::HopEvent> batch,
+                                                 bool* missing_partition) {
   MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
   try {
     pqxx::work txn(*lease);  // the lease, not a temporary, must outlive the transaction
-    int64_t stored = 0;
-    // XXX: one round trip per event; a multi-row INSERT or COPY into a temp table would cut
-    // latency for 10000-event batches.
-    for (size_t i : order) {
-      const model::HopEvent& e = batch[i];
-      const pqxx::result r = txn.exec_prepared(
-          kInsertHop, keys[i], TimestampText(e.queue_first_seen), e.event_id, e.reporting_host,
-          e.reporting_mta, e.mta_instance, e.queue_id, e.message_id, e.sender, e.client, e.envid,
-          absl::BytesToHexString(e.certifier), e.mtrk_timeout_s, e.original_recipient,
-          e.final_recipient, std::string(model::ActionName(e.action)), e.status, e.remote_mta,
-          e.relay, e.diagnostic, OptionalTimestampText(e.arrival_time),
-          OptionalTimestampText(e.last_attempt_time), OptionalTimestampText(e.will_retry_until),
-          e.next_queue_id, e.expansion_member, TimestampText(e.event_time));
-      stored += r.affected_rows();
+    {
+      pqxx::stream_to copy(txn, kStageTable, std::begin(kStageColumns), std::end(kStageColumns));
+      std::array<std::string, kStageColumnCount> row;
+      for (const model::HopEvent& e : batch) {
+        row = {MessageKeyOf(e),
+               TimestampText(e.queue_first_seen),
+               e.event_id,
+               e.reporting_host,
+               e.reporting_mta,
+               e.mta_instance,
+               e.queue_id,
+               e.message_id,
+               e.sender,
+               e.client,
+               e.envid,
+               absl::BytesToHexString(e.certifier),
+               absl::StrCat(e.mtrk_timeout_s),
+               e.original_recipient,
+               e.final_recipient,
+               std::string(model::ActionName(e.action)),
+               e.status,
+               e.remote_mta,
+               e.relay,
+               e.diagnostic,
+               OptionalTimestampText(e.arrival_time),
+               OptionalTimestampText(e.last_attempt_time),
+               OptionalTimestampText(e.will_retry_until),
+               e.next_queue_id,
+               e.expansion_member ? "t" : "f",
+               TimestampText(e.event_time)};
+        copy << row;
+      }
+      copy.complete();
     }
-    txn.commit();
+    const int64_t stored = txn.exec_prepared(kMoveStage).affected_rows();
+    if (options_.before_commit) options_.before_commit();
+    txn.commit();  // ON COMMIT DELETE ROWS empties the stage
     return stored;
   } catch (...) {
+    *missing_partition = CurrentPgErrorIsMissingPartition();
     return Classify(lease, "append hop events");
   }
 }
@@ -295,6 +422,257 @@ absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::FindByMessageId(
     absl::string_view message_id) {
   if (message_id.empty()) return std::vector<model::HopEvent>();
   return Find(kFindByMessageId, message_id, "find hop events by message-id");
+}
+
+absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::Rows(
+    const std::function<pqxx::result(pqxx::read_transaction&)>& query, absl::string_view what) {
+  MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
+  pqxx::result rows;
+  try {
+    pqxx::read_transaction txn(*lease);
+    rows = query(txn);
+    txn.commit();
+  } catch (...) {
+    return Classify(lease, what);
+  }
+  if (static_cast<int64_t>(rows.size()) > kMaxLookupEvents) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, ": more than ", kMaxLookupEvents, " events"));
+  }
+  std::vector<model::HopEvent> events;
+  events.reserve(rows.size());
+  try {
+    for (const pqxx::row& row : rows) {
+      MTRK_ASSIGN_OR_RETURN(model::HopEvent e, RowToEvent(row));
+      events.push_back(std::move(e));
+    }
+  } catch (...) {
+    return CurrentPgErrorToStatus(what);
+  }
+  return events;
+}
+
+absl::StatusOr<std::vector<MessageRef>> PgEventStore::Refs(
+    const std::function<pqxx::result(pqxx::read_transaction&)>& query, absl::string_view what) {
+  MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
+  std::vector<MessageRef> refs;
+  try {
+    pqxx::read_transaction txn(*lease);
+    const pqxx::result rows = query(txn);
+    txn.commit();
+    refs.reserve(rows.size());
+    for (const pqxx::row& row : rows) {
+      refs.push_back(MessageRef{.message_key = row[0].as<std::string>(),
+                                .first_seen = absl::FromUnixMicros(row[1].as<int64_t>())});
+    }
+  } catch (...) {
+    return Classify(lease, what);
+  }
+  return refs;
+}
+
+absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::HopsOf(
+    std::span<const MessageRef> refs) {
+  if (refs.empty()) return std::vector<model::HopEvent>();
+  std::vector<std::string> keys;
+  absl::Time lo = absl::InfiniteFuture(), hi = absl::InfinitePast();
+  for (const MessageRef& r : refs) {
+    keys.push_back(r.message_key);
+    lo = std::min(lo, r.first_seen);
+    hi = std::max(hi, r.first_seen);
+  }
+  const std::string array = ArrayLiteral(keys);
+  return Rows(
+      [&](pqxx::read_transaction& txn) {
+        return txn.exec_prepared(kHopsOf, array, TimestampText(lo), TimestampText(hi));
+      },
+      "hops of messages");
+}
+
+absl::StatusOr<std::vector<MessageRef>> PgEventStore::FindLinked(const LinkQuery& query,
+                                                                 int limit) {
+  const std::string from =
+      query.from == absl::InfinitePast() ? "-infinity" : TimestampText(query.from);
+  const std::string to = query.to == absl::InfiniteFuture() ? "infinity" : TimestampText(query.to);
+  const std::string queue_ids = ArrayLiteral(query.queue_ids);
+  const std::string next_ids = ArrayLiteral(query.next_queue_ids);
+  const std::string message_ids = ArrayLiteral(query.message_ids);
+  const std::string bounce_clients = ArrayLiteral(query.bounce_clients);
+  return Refs(
+      [&](pqxx::read_transaction& txn) {
+        return txn.exec_prepared(kFindLinked, queue_ids, next_ids, message_ids, from, to, limit,
+                                 bounce_clients);
+      },
+      "find linked messages");
+}
+
+absl::StatusOr<std::vector<MessageRef>> PgEventStore::FindMessage(absl::string_view message_key) {
+  const std::string key(message_key);
+  return Refs([&](pqxx::read_transaction& txn) { return txn.exec_prepared(kFindMessage, key); },
+              "find message");
+}
+
+namespace {
+
+// LIKE pattern for `value` matched as given, with LIKE's metacharacters escaped.
+std::string LikeEscaped(absl::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// SQL that matches `column` (an address) against `value` under `match`; the C collation lets
+// exact and prefix use the 0002 indexes.
+std::string AddressPredicate(pqxx::transaction_base& txn, absl::string_view column,
+                             const std::string& value, SearchFilter::Match match) {
+  const std::string col = absl::StrCat("(", column, " COLLATE \"C\")");
+  switch (match) {
+    case SearchFilter::Match::kExact:
+      return absl::StrCat(col, " = ", txn.quote(value));
+    case SearchFilter::Match::kPrefix:
+      return absl::StrCat(col, " LIKE ", txn.quote(LikeEscaped(value) + "%"));
+    case SearchFilter::Match::kSubstring:
+      return absl::StrCat(col, " LIKE ", txn.quote("%" + LikeEscaped(value) + "%"));
+  }
+  return "false";
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<MessageRef>> PgEventStore::Search(const SearchFilter& filter,
+                                                             const std::optional<MessageRef>& after,
+                                                             int limit) {
+  return Refs(
+      [&](pqxx::read_transaction& txn) {
+        std::vector<std::string> where;
+        if (!filter.sender.empty()) {
+          where.push_back(AddressPredicate(txn, "sender", filter.sender, filter.match));
+        }
+        if (!filter.recipient.empty()) {
+          where.push_back(absl::StrCat(
+              "(", AddressPredicate(txn, "final_recipient", filter.recipient, filter.match),
+              " OR (", AddressPredicate(txn, "original_recipient", filter.recipient, filter.match),
+              " AND original_recipient <> final_recipient))"));
+        }
+        if (!filter.message_ids.empty()) {
+          std::string any;
+          for (const std::string& m : filter.message_ids) {
+            absl::StrAppend(&any, any.empty() ? "" : ", ", txn.quote(m));
+          }
+          where.push_back(absl::StrCat("message_id IN (", any, ") AND message_id <> ''"));
+        }
+        if (!filter.envid.empty()) {
+          where.push_back(absl::StrCat("envid = ", txn.quote(filter.envid), " AND envid <> ''"));
+        }
+        if (!filter.queue_id.empty()) {
+          where.push_back(absl::StrCat("queue_id = ", txn.quote(filter.queue_id)));
+        }
+        if (filter.from != absl::InfinitePast()) {
+          where.push_back(absl::StrCat("first_seen >= ", txn.quote(TimestampText(filter.from))));
+        }
+        if (filter.to != absl::InfiniteFuture()) {
+          where.push_back(absl::StrCat("first_seen < ", txn.quote(TimestampText(filter.to))));
+        }
+        if (after.has_value()) {
+          where.push_back(absl::StrCat("(first_seen, message_key) > (",
+                                       txn.quote(TimestampText(after->first_seen)),
+                                       "::timestamptz, ", txn.quote(after->message_key), ")"));
+        }
+        std::string sql =
+            "SELECT message_key, (extract(epoch FROM first_seen) * 1000000)::bigint "
+            "FROM hop_events";
+        for (size_t i = 0; i < where.size(); ++i) {
+          absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", where[i]);
+        }
+        absl::StrAppend(&sql,
+                        " GROUP BY first_seen, message_key ORDER BY first_seen, "
+                        "message_key LIMIT ",
+                        limit);
+        return txn.exec(sql);
+      },
+      "staff search");
+}
+
+absl::StatusOr<std::vector<absl::Time>> PgEventStore::ListPartitionDays() {
+  MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
+  std::vector<absl::Time> days;
+  try {
+    pqxx::read_transaction txn(*lease);
+    const pqxx::result rows = txn.exec(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'hop_events'::regclass ORDER BY 1");
+    txn.commit();
+    for (const pqxx::row& row : rows) {
+      const std::string name = row[0].as<std::string>();
+      absl::CivilDay day;
+      if (name.size() != 20 || name.rfind("hop_events_p", 0) != 0 ||
+          !absl::ParseCivilTime(
+              absl::StrCat(name.substr(12, 4), "-", name.substr(16, 2), "-", name.substr(18, 2)),
+              &day)) {
+        continue;  // not one of ours (e.g. created by hand): never dropped
+      }
+      days.push_back(absl::FromCivil(day, absl::UTCTimeZone()));
+    }
+  } catch (...) {
+    return Classify(lease, "list hop_events partitions");
+  }
+  return days;
+}
+
+namespace {
+std::string PartitionName(absl::Time day_start) {
+  return absl::StrCat("hop_events_p", absl::FormatTime("%Y%m%d", day_start, absl::UTCTimeZone()));
+}
+}  // namespace
+
+absl::StatusOr<PartitionInfo> PgEventStore::DescribePartition(absl::Time day_start,
+                                                              absl::Time now) {
+  MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
+  PartitionInfo info{.day_start = day_start};
+  try {
+    pqxx::read_transaction txn(*lease);
+    const std::string table = txn.quote_name(PartitionName(day_start));
+    const pqxx::row timeouts = txn.exec1(absl::StrCat(
+        "SELECT COALESCE(max(mtrk_timeout_s), 0), COALESCE(bool_or(mtrk_timeout_s <= 0), false) "
+        "FROM ",
+        table));
+    info.max_mtrk_timeout_s = timeouts[0].as<int64_t>();
+    info.any_default_timeout = timeouts[1].as<bool>();
+    // Still queued (RFC 3885 §3.1: must not expire): a recipient of a message with nothing but
+    // `delayed` hops whose retries have not run out. A past will_retry_until means Postfix has
+    // given up by now, so a lost final line cannot pin the partition forever.
+    const pqxx::row queued = txn.exec1(absl::StrCat(
+        "SELECT EXISTS (SELECT 1 FROM ", table,
+        " GROUP BY message_key, final_recipient HAVING bool_and(action = 'delayed') AND "
+        "(max(will_retry_until) IS NULL OR max(will_retry_until) > ",
+        txn.quote(TimestampText(now)), "::timestamptz))"));
+    info.holds_queued_message = queued[0].as<bool>();
+    txn.commit();
+  } catch (...) {
+    return Classify(lease, "describe hop_events partition");
+  }
+  return info;
+}
+
+absl::Status PgEventStore::DropPartition(absl::Time day_start) {
+  {
+    MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
+    try {
+      pqxx::work txn(*lease);
+      // Same lock as partition creation: a concurrent ensure cannot interleave.
+      txn.exec("SELECT pg_advisory_xact_lock(hashtext('mtrk.hop_events.partition'))");
+      txn.exec(absl::StrCat("DROP TABLE IF EXISTS ", txn.quote_name(PartitionName(day_start))));
+      txn.commit();
+    } catch (...) {
+      return Classify(lease, "drop hop_events partition");
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  known_days_.erase(DayOf(day_start));
+  return absl::OkStatus();
 }
 
 }  // namespace mtrk::collector::store

@@ -5,7 +5,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <pqxx/result>
+#include <pqxx/transaction>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +39,9 @@ class PgEventStore : public EventStore {
   struct Options {
     int pool_size = 4;
     absl::Duration acquire_timeout = absl::Seconds(10);
+    // Test-only fault injection: runs after a batch is written, just before COMMIT. Throwing
+    // (or terminating the process) there shows that nothing is acknowledged before commit.
+    std::function<void()> before_commit = nullptr;
   };
 
   // Opens one connection to fail fast: Unavailable if the database cannot be reached.
@@ -46,18 +53,39 @@ class PgEventStore : public EventStore {
   absl::StatusOr<std::vector<model::HopEvent>> FindByMessageId(
       absl::string_view message_id) override;
 
+  absl::StatusOr<std::vector<model::HopEvent>> HopsOf(std::span<const MessageRef> refs) override;
+  absl::StatusOr<std::vector<MessageRef>> FindLinked(const LinkQuery& query, int limit) override;
+  absl::StatusOr<std::vector<MessageRef>> FindMessage(absl::string_view message_key) override;
+  absl::StatusOr<std::vector<MessageRef>> Search(const SearchFilter& filter,
+                                                 const std::optional<MessageRef>& after,
+                                                 int limit) override;
+
+  absl::StatusOr<std::vector<absl::Time>> ListPartitionDays() override;
+  absl::StatusOr<PartitionInfo> DescribePartition(absl::Time day_start, absl::Time now) override;
+  absl::Status DropPartition(absl::Time day_start) override;
+
  private:
   PgEventStore(std::string conninfo, Options options);
   // Creates the day partitions the batch needs, each once per process (then cached).
   absl::Status EnsurePartitions(std::span<const model::HopEvent> batch);
   absl::StatusOr<std::vector<model::HopEvent>> Find(const char* statement, absl::string_view key,
                                                     absl::string_view what);
+  // One attempt: COPY into the session's staging table, then INSERT ... ON CONFLICT DO NOTHING.
+  absl::StatusOr<int64_t> AppendOnce(std::span<const model::HopEvent> batch,
+                                     bool* missing_partition);
+  void ForgetPartitions();
+  absl::StatusOr<std::vector<model::HopEvent>> Rows(
+      const std::function<pqxx::result(pqxx::read_transaction&)>& query, absl::string_view what);
+  absl::StatusOr<std::vector<MessageRef>> Refs(
+      const std::function<pqxx::result(pqxx::read_transaction&)>& query, absl::string_view what);
+
+  const Options options_;
 
   PgPool pool_;
   absl::Mutex mu_;
   // Days (UTC, as "YYYY-MM-DD") whose partition is known to exist.
-  // XXX: once retention drops old partitions, a late backfill into a dropped day fails until
-  // restart; retention/ must clear this cache (or the store retry on "no partition").
+  // DropPartition forgets its day; a day dropped by another collector is noticed when an insert
+  // fails with "no partition", which clears the cache and retries once (Append).
   absl::flat_hash_set<std::string> known_days_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -147,6 +148,32 @@ TEST_F(PgEventStoreTest, ConcurrentStoresAppendingTheSameBatchStoreItOnce) {
   ASSERT_OK(stored_b);
   EXPECT_EQ(*stored_a + *stored_b, 50);
   EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::SizeIs(50)));
+}
+
+// The batch travels by COPY: its text format's special characters must arrive unchanged.
+TEST_F(PgEventStoreTest, CopyKeepsTabsNewlinesAndBackslashes) {
+  model::HopEvent e = Delivered("o'brien\\x@b.example");
+  e.diagnostic = "tab\there\nnew line\r\\N \\. \"quoted\" 'single' \xc3\xa9";
+  e.message_id = "<a\\b\t@c>";
+  e = WithId(e);
+  ASSERT_THAT(store_->Append(std::vector{e}), IsOkAndHolds(1));
+  EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::ElementsAre(e)));
+}
+
+// Ack after commit: a collector that dies between receiving a batch and COMMIT (here: the fault
+// hook throws just before COMMIT) has stored nothing, so the agent's resend lands exactly once.
+TEST_F(PgEventStoreTest, NothingIsStoredWhenCommitNeverHappens) {
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<PgEventStore> dying,
+      PgEventStore::Connect(db_.conninfo(), {.pool_size = 1, .before_commit = [] {
+                                               throw std::runtime_error("killed before commit");
+                                             }}));
+  const std::vector<model::HopEvent> batch = TwoHops();
+  EXPECT_FALSE(dying->Append(batch).ok());
+  EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->Append(batch), IsOkAndHolds(2));  // the resend, to a healthy collector
+  EXPECT_THAT(store_->Append(batch), IsOkAndHolds(0));
+  EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::SizeIs(2)));
 }
 
 TEST(MessageKeyTest, DependsOnlyOnTheMessageAtItsMta) {

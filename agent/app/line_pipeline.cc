@@ -1,0 +1,137 @@
+#include "agent/app/line_pipeline.h"
+
+#include <algorithm>
+#include <utility>
+#include <variant>
+
+#include "absl/strings/str_cat.h"
+#include "agent/parse/postfix/postfix_parser.h"
+#include "spdlog/spdlog.h"
+
+namespace mtrk::agent::app {
+namespace {
+
+correlate::CorrelatorOptions CorrelatorOptionsOf(const RunConfig& c) {
+  correlate::CorrelatorOptions o;
+  o.reporting_mta = c.reporting_mta;
+  o.tracked_next_hops.insert(c.tracked_next_hops.begin(), c.tracked_next_hops.end());
+  o.max_queue_lifetime = c.max_queue_lifetime;
+  return o;
+}
+
+// The queue id a fact is about; empty for Unrelated.
+std::string QueueIdOf(const parse::LineFact& fact) {
+  return std::visit(
+      [](const auto& f) -> std::string {
+        if constexpr (requires { f.queue_id; }) {
+          return f.queue_id;
+        } else {
+          return {};
+        }
+      },
+      fact);
+}
+
+}  // namespace
+
+LinePipeline::LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics)
+    : metrics_(metrics),
+      idle_eviction_(config.idle_eviction),
+      headers_({.zone = config.zone, .reference = reference}),
+      parser_(parse::NewPostfixParser()),
+      correlator_(CorrelatorOptionsOf(config)) {}
+
+void LinePipeline::Take(std::vector<model::HopEvent> events, std::vector<model::HopEvent>* out) {
+  for (model::HopEvent& e : events) {
+    if (absl::Status valid = model::ValidateHopEvent(e); !valid.ok()) {
+      // The collector rejects a whole batch for one bad event; drop it here, counted.
+      ++metrics_.invalid_events;
+      spdlog::warn("dropping invalid event of queue id {}: {}", e.queue_id,
+                   std::string(valid.message()));
+      continue;
+    }
+    ++metrics_.events;
+    out->push_back(std::move(e));
+  }
+}
+
+void LinePipeline::FeedTooLong() {
+  ++metrics_.lines_read;
+  ++metrics_.skipped_too_long;
+}
+
+void LinePipeline::Feed(absl::string_view raw, uint64_t position,
+                        std::vector<model::HopEvent>* out) {
+  ++metrics_.lines_read;
+  absl::StatusOr<parse::LogLine> line = headers_.Parse(raw);
+  if (!line.ok()) {
+    ++metrics_.skipped_bad_header;
+    return;
+  }
+  absl::StatusOr<parse::LineFact> fact = parser_->Parse(*line);
+  if (!fact.ok()) {
+    ++metrics_.skipped_malformed;
+    return;
+  }
+  if (std::holds_alternative<parse::Unrelated>(*fact)) {
+    ++metrics_.skipped_unrelated;
+    return;
+  }
+  const std::string queue_id = QueueIdOf(*fact);
+  if (!skip_.empty() && line->time > skip_until_) skip_.clear();  // replay is past them
+  if (!queue_id.empty()) {
+    std::string key =
+        absl::StrCat(line->host, "|", parse::InstanceName(line->program), "|", queue_id);
+    // client=/uid= opens a new message even for a queue id seen before (Postfix reuses them).
+    const bool opening = std::holds_alternative<parse::MessageReceived>(*fact);
+    if (!skip_.empty() && skip_.contains(key)) {
+      if (!opening) {
+        // A message finished before the restart: its events are already spooled.
+        ++metrics_.skipped_replayed;
+        latest_time_ = std::max(latest_time_, line->time);
+        return;
+      }
+      skip_.erase(key);
+    }
+    auto [it, inserted] = first_position_.try_emplace(key, position);
+    if (opening) it->second = position;
+    recent_.push_back(Recent{position, it->second, std::move(key)});
+  }
+  latest_time_ = std::max(latest_time_, line->time);
+  Take(correlator_.Add(*line, *fact, position), out);
+  // Idle eviction once per minute of log time: decided by the lines alone, so a replay after a
+  // restart evicts the same messages.
+  if (const int64_t minute = absl::ToUnixSeconds(latest_time_) / 60; minute != eviction_minute_) {
+    eviction_minute_ = minute;
+    Take(correlator_.EvictIdle(latest_time_, idle_eviction_), out);
+  }
+}
+
+void LinePipeline::Flush(std::vector<model::HopEvent>* out) { Take(correlator_.Flush(), out); }
+
+LinePipeline::Checkpoint LinePipeline::SafeCheckpoint(uint64_t next_position) {
+  Checkpoint cp;
+  cp.position = std::min(next_position, correlator_.OldestOpenPosition().value_or(next_position));
+  // Carried skip keys must stay active as long as in the checkpoint they came from.
+  cp.latest = std::max(latest_time_, skip_.empty() ? absl::InfinitePast() : skip_until_);
+  while (!recent_.empty() && recent_.front().position < cp.position) recent_.pop_front();
+  absl::flat_hash_set<std::string> keys(skip_.begin(), skip_.end());
+  for (const Recent& r : recent_) {
+    if (r.first < cp.position) keys.insert(r.key);
+  }
+  cp.skip_keys.assign(keys.begin(), keys.end());
+  std::sort(cp.skip_keys.begin(), cp.skip_keys.end());
+  // Keys of messages that started before the checkpoint and have no line after it are closed;
+  // a later line with such a key starts a new message.
+  absl::erase_if(first_position_, [&](const auto& kv) {
+    return kv.second < cp.position && !keys.contains(kv.first);
+  });
+  return cp;
+}
+
+void LinePipeline::Resume(const std::vector<std::string>& skip_keys, absl::Time latest) {
+  skip_.insert(skip_keys.begin(), skip_keys.end());
+  skip_until_ = latest;
+}
+
+}  // namespace mtrk::agent::app

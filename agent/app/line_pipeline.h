@@ -1,0 +1,82 @@
+// LinePipeline: one raw log line in, validated hop events out (syslog header -> Postfix parser ->
+// correlator), counting every skip in AgentMetrics. Shared by `run` (tail) and `backfill`, so
+// both derive the same events, with the same ids, from the same lines.
+//
+// Checkpoints (SafeCheckpoint / Resume): the replay start is c = min(next unread line, first
+// line of the oldest message still open), as the correlator's OldestOpenPosition suggests. Lines
+// at or after c of messages that started before c were already turned into events (those
+// messages are closed, else c would be earlier); replaying them alone would build fragments
+// with other event ids. So the checkpoint also names those messages' keys ("skip keys"), and the
+// resumed pipeline drops their lines until a line is later (log time) than the checkpoint's
+// latest line, after which none of them can appear (they were closed by then), or until such a
+// key is opened anew (client=, a reused queue id). Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
+#include "agent/app/agent_metrics.h"
+#include "agent/app/run_config.h"
+#include "agent/correlate/correlator.h"
+#include "agent/parse/line_parser.h"
+#include "agent/parse/syslog_header.h"
+#include "common/model/hop_event.h"
+
+namespace mtrk::agent::app {
+
+class LinePipeline {
+ public:
+  // `reference`: the time RFC 3164 years are inferred from.
+  LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics);
+
+  // Feeds one line (without '\n') that starts at `position`; appends the events it completes.
+  void Feed(absl::string_view raw, uint64_t position, std::vector<model::HopEvent>* out);
+  // A skipped over-long line still counts as read.
+  void FeedTooLong();
+  // End of input (backfill): emits every open message.
+  void Flush(std::vector<model::HopEvent>* out);
+
+  struct Checkpoint {
+    uint64_t position = 0;                     // replay start
+    absl::Time latest = absl::InfinitePast();  // log time of the latest line read
+    std::vector<std::string> skip_keys;        // see above
+  };
+  // The replay start for what has been fed so far (see above); forgets what it no longer needs.
+  Checkpoint SafeCheckpoint(uint64_t next_position);
+  // After a restart, before the first Feed: the checkpoint's skip keys and latest time.
+  void Resume(const std::vector<std::string>& skip_keys, absl::Time latest);
+
+  absl::Time latest_line_time() const { return latest_time_; }
+  size_t open_messages() const { return correlator_.open_messages(); }
+
+ private:
+  void Take(std::vector<model::HopEvent> events, std::vector<model::HopEvent>* out);
+
+  AgentMetrics& metrics_;
+  const absl::Duration idle_eviction_;
+  const parse::SyslogHeaderParser headers_;
+  const std::unique_ptr<parse::LineParser> parser_;
+  correlate::Correlator correlator_;
+  absl::Time latest_time_ = absl::InfinitePast();
+  int64_t eviction_minute_ = 0;
+  struct Recent {
+    uint64_t position;
+    uint64_t first;  // first position of its message
+    std::string key;
+  };
+  // Tracked lines since the last checkpoint.
+  std::deque<Recent> recent_;
+  absl::flat_hash_map<std::string, uint64_t> first_position_;  // message key -> first line
+  // Resumed skip keys, active while lines are no later than skip_until_.
+  absl::flat_hash_set<std::string> skip_;
+  absl::Time skip_until_ = absl::InfinitePast();
+};
+
+}  // namespace mtrk::agent::app

@@ -1,0 +1,208 @@
+#include "agent/app/tail_runner.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "agent/app/line_pipeline.h"
+#include "agent/ship/shipper.h"
+#include "agent/spool/spool.h"
+#include "agent/tail/follower.h"
+#include "common/base/status_macros.h"
+#include "common/model/hop_event_proto.h"
+#include "common/net/grpc_tls.h"
+#include "mtrk/v1/ingest.pb.h"
+#include "spdlog/spdlog.h"
+
+namespace mtrk::agent::app {
+namespace {
+
+// "tail2 <dev:ino:len:hash> <offset> <latest unix seconds> [skip key]..."
+struct StoredCheckpoint {
+  tail::TailCheckpoint tail;
+  absl::Time latest = absl::InfinitePast();
+  std::vector<std::string> skip_keys;
+};
+
+std::string FormatCheckpoint(const tail::TailCheckpoint& cp, const LinePipeline::Checkpoint& p) {
+  std::string out =
+      absl::StrCat("tail2 ", cp.file.ToString(), " ", cp.offset, " ",
+                   p.latest == absl::InfinitePast() ? int64_t{0} : absl::ToUnixSeconds(p.latest));
+  for (const std::string& k : p.skip_keys) absl::StrAppend(&out, " ", k);
+  return out;
+}
+
+std::optional<StoredCheckpoint> ParseCheckpoint(const std::optional<std::string>& text) {
+  if (!text.has_value()) return std::nullopt;
+  const std::vector<std::string> parts = absl::StrSplit(*text, ' ', absl::SkipEmpty());
+  StoredCheckpoint cp;
+  int64_t latest = 0;
+  if (parts.size() < 4 || parts[0] != "tail2" || !absl::SimpleAtoi(parts[2], &cp.tail.offset) ||
+      !absl::SimpleAtoi(parts[3], &latest)) {
+    spdlog::warn("spool: unreadable checkpoint '{}'; reading the log from its start",
+                 text->substr(0, 200));
+    return std::nullopt;
+  }
+  absl::StatusOr<tail::FileIdentity> id = tail::FileIdentity::FromString(parts[1]);
+  if (!id.ok()) return std::nullopt;
+  cp.tail.file = *id;
+  cp.latest = latest == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(latest);
+  cp.skip_keys.assign(parts.begin() + 4, parts.end());
+  return cp;
+}
+
+// Sleeps up to d, in small steps, returning early once stop is set.
+void SleepUnlessStopped(absl::Duration d, const std::atomic<bool>& stop) {
+  const absl::Time end = absl::Now() + d;
+  while (!stop.load() && absl::Now() < end) {
+    absl::SleepFor(std::min(absl::Milliseconds(50), end - absl::Now()));
+  }
+}
+
+}  // namespace
+
+absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
+                     AgentMetrics& metrics) {
+  MTRK_ASSIGN_OR_RETURN(
+      std::unique_ptr<spool::Spool> spool,
+      spool::Spool::Open({.path = config.spool_path, .max_bytes = config.spool_max_bytes}));
+
+  ship::ShipperOptions ship_options;
+  ship_options.target = config.collector;
+  if (!config.ca_file.empty()) {
+    MTRK_ASSIGN_OR_RETURN(ship_options.credentials,
+                          net::GrpcChannelCredentials({.cert_file = config.cert_file,
+                                                       .key_file = config.key_file,
+                                                       .ca_file = config.ca_file}));
+  }
+  if (!config.reporting_mta.empty()) ship_options.agent_id = config.reporting_mta;
+  ship_options.deadline = config.deadline;
+  ship_options.initial_backoff = config.initial_backoff;
+  ship_options.max_backoff = config.max_backoff;
+  ship::Shipper shipper(*spool, std::move(ship_options));
+  std::thread ship_thread([&shipper] { shipper.Run(); });
+  // Joins the shipper on every return path.
+  struct Joiner {
+    ship::Shipper& s;
+    std::thread& t;
+    ~Joiner() {
+      s.Stop();
+      t.join();
+    }
+  } joiner{shipper, ship_thread};
+
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!config.metrics_listen.empty()) {
+    MTRK_ASSIGN_OR_RETURN(metrics_server, MetricsServer::Start(config.metrics_listen, metrics));
+    spdlog::info("agent: metrics on {} port {}", config.metrics_listen, metrics_server->port());
+  }
+
+  LinePipeline pipeline(config, absl::Now(), metrics);
+  tail::Follower follower({.path = config.log_path,
+                           .rotated = config.rotated,
+                           .max_line_bytes = config.max_line_bytes});
+  const std::optional<StoredCheckpoint> stored = ParseCheckpoint(spool->checkpoint());
+  std::optional<tail::TailCheckpoint> checkpoint;
+  if (stored.has_value()) {
+    checkpoint = stored->tail;
+    pipeline.Resume(stored->skip_keys, stored->latest);
+  }
+  for (bool warned = false; !stop.load();) {
+    const absl::Status started = follower.Start(checkpoint);
+    if (started.ok()) break;
+    if (!absl::IsNotFound(started)) return started;
+    if (!warned) spdlog::warn("agent: {}; waiting for it", std::string(started.message()));
+    warned = true;
+    SleepUnlessStopped(config.poll_interval, stop);
+  }
+  if (stop.load()) return absl::OkStatus();
+  spdlog::info("agent: tailing {} from {}", config.log_path,
+               stored.has_value() ? spool->checkpoint()->substr(0, 120) : "its start");
+
+  std::vector<model::HopEvent> pending;
+  absl::Time last_commit = absl::Now();
+  const auto commit = [&]() -> absl::Status {
+    std::vector<std::string> records;
+    for (size_t begin = 0; begin < pending.size(); begin += config.batch_events) {
+      v1::PushEventsRequest request;
+      const size_t end = std::min(pending.size(), begin + config.batch_events);
+      for (size_t i = begin; i < end; ++i) model::ToProto(pending[i], request.add_events());
+      records.push_back(request.SerializeAsString());
+    }
+    std::optional<std::string> cp_text;
+    const LinePipeline::Checkpoint safe = pipeline.SafeCheckpoint(follower.next_position());
+    spdlog::debug("commit: next={:#x} open={} checkpoint={:#x} skip={}", follower.next_position(),
+                  pipeline.open_messages(), safe.position, safe.skip_keys.size());
+    if (std::optional<tail::TailCheckpoint> cp = follower.CheckpointAt(safe.position)) {
+      cp_text = FormatCheckpoint(*cp, safe);
+      follower.ForgetBefore(safe.position);
+    }
+    MTRK_RETURN_IF_ERROR(spool->Append(records, cp_text));
+    pending.clear();
+    last_commit = absl::Now();
+    return absl::OkStatus();
+  };
+  const auto refresh_metrics = [&] {
+    metrics.spool_bytes = static_cast<int64_t>(spool->bytes());
+    metrics.spool_records = spool->records();
+    metrics.open_messages = static_cast<int64_t>(pipeline.open_messages());
+    metrics.rotations = follower.stats().rotations;
+    metrics.bytes_read = follower.stats().bytes;
+    metrics.events_sent = shipper.stats().events_sent.load();
+    metrics.events_stored = shipper.stats().events_stored.load();
+    metrics.push_retries = shipper.stats().retries.load();
+    if (pipeline.latest_line_time() != absl::InfinitePast()) {
+      metrics.lag_seconds = absl::ToInt64Seconds(absl::Now() - pipeline.latest_line_time());
+    }
+  };
+
+  bool paused = false;
+  const tail::Follower::LineSink sink = [&](const tail::Follower::Line& line) {
+    if (line.too_long) {
+      pipeline.FeedTooLong();
+    } else {
+      pipeline.Feed(line.text, line.position, &pending);
+    }
+  };
+  while (!stop.load()) {
+    refresh_metrics();
+    if (spool->full()) {
+      // Backpressure (STYLE §3 ResourceExhausted): the log stays on disk; we read it later.
+      if (!paused) {
+        ++metrics.spool_full;
+        spdlog::warn("agent: spool full ({} bytes); reading paused until the collector catches up",
+                     spool->bytes());
+      }
+      paused = true;
+      if (!pending.empty() || absl::Now() - last_commit >= config.commit_interval) {
+        MTRK_RETURN_IF_ERROR(commit());
+      }
+      SleepUnlessStopped(config.poll_interval, stop);
+      continue;
+    }
+    if (paused) spdlog::info("agent: spool has room again; reading resumed");
+    paused = false;
+    absl::StatusOr<size_t> n = follower.Poll(sink, 4 * config.batch_events);
+    if (!n.ok()) {
+      spdlog::error("agent: {}", n.status().ToString());
+      SleepUnlessStopped(config.poll_interval, stop);
+      continue;
+    }
+    if (pending.size() >= 4 * config.batch_events ||
+        absl::Now() - last_commit >= config.commit_interval) {
+      MTRK_RETURN_IF_ERROR(commit());
+    }
+    if (*n == 0) SleepUnlessStopped(config.poll_interval, stop);
+  }
+  MTRK_RETURN_IF_ERROR(commit());
+  spdlog::info("agent: stopping; {} records left in the spool", spool->records());
+  return absl::OkStatus();
+}
+
+}  // namespace mtrk::agent::app

@@ -1,0 +1,65 @@
+// Shipper: drains the spool to the collector, in order, forever (STYLE §1 ship/).
+//
+// One spool record is one PushEvents call (the reader writes records of at most batch_events
+// events), sent with a deadline; batch_sequence is the record's spool sequence. A record leaves
+// the spool only after the collector's OK, which it sends after COMMIT: so a crash anywhere
+// resends at most the unacked records, and the collector drops events it already stored (event
+// ids are deterministic). Every failure is retried, with exponential backoff and full jitter:
+// nothing is ever dropped. A batch the collector rejects as invalid (cannot happen for events
+// that passed model::ValidateHopEvent, as all spooled ones did) is retried at max_backoff and
+// logged as an error: an operator must act.
+// Thread-safe: Run() in its own thread, Stop() from any.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "agent/spool/spool.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "mtrk/v1/ingest.grpc.pb.h"
+
+namespace mtrk::agent::ship {
+
+struct ShipperOptions {
+  std::string target;                                     // host:port
+  std::shared_ptr<grpc::ChannelCredentials> credentials;  // null: insecure
+  std::string agent_id = "mtrk-agent";
+  absl::Duration deadline = absl::Seconds(10);  // per call
+  absl::Duration initial_backoff = absl::Milliseconds(200);
+  absl::Duration max_backoff = absl::Seconds(10);
+  absl::Duration idle_wait = absl::Milliseconds(100);  // spool empty: look again after this
+};
+
+struct ShipperStats {
+  std::atomic<int64_t> batches{0};
+  std::atomic<int64_t> events_sent{0};    // acked events (resends included)
+  std::atomic<int64_t> events_stored{0};  // new in the store, per the collector
+  std::atomic<int64_t> retries{0};
+  std::atomic<int64_t> failures_rejected{0};
+  std::atomic<bool> connected{false};  // last call succeeded
+};
+
+class Shipper {
+ public:
+  Shipper(spool::Spool& spool, ShipperOptions options);
+  void Run();   // returns after Stop()
+  void Stop();  // wakes a backoff or idle wait
+  const ShipperStats& stats() const { return stats_; }
+
+ private:
+  // Sleeps up to d; false if stopped meanwhile.
+  bool Wait(absl::Duration d);
+
+  spool::Spool& spool_;
+  ShipperOptions options_;
+  std::unique_ptr<v1::Ingest::Stub> stub_;
+  absl::Notification stop_;
+  ShipperStats stats_;
+};
+
+}  // namespace mtrk::agent::ship

@@ -1,0 +1,171 @@
+// Parser benchmark (issue 8): the agent's per-line work, SyslogHeaderParser + PostfixParser +
+// Correlator, without I/O beyond reading the file and without shipping.
+//
+//   postfix_parse_bench --file=mail.log   one pass over the file, as bench/run_parse_bench.sh
+//                                         times it against wc -l and pflogsumm
+//   postfix_parse_bench [--benchmark_*]   Google Benchmark micro-benchmarks per line
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "agent/correlate/correlator.h"
+#include "agent/parse/postfix/postfix_parser.h"
+#include "agent/parse/syslog_header.h"
+
+namespace {
+
+using mtrk::agent::correlate::Correlator;
+using mtrk::agent::parse::LineFact;
+using mtrk::agent::parse::LogLine;
+
+const mtrk::agent::parse::SyslogHeaderOptions kOptions{
+    .zone = absl::UTCTimeZone(),
+    .reference = absl::FromCivil(absl::CivilDay(2026, 11, 24), absl::UTCTimeZone())};
+
+struct Totals {
+  uint64_t lines = 0, facts = 0, events = 0, errors = 0;
+};
+
+// The agent's loop body for one line.
+inline void Feed(const mtrk::agent::parse::SyslogHeaderParser& headers,
+                 const mtrk::agent::parse::LineParser& parser, Correlator& correlator,
+                 absl::string_view raw, uint64_t position, Totals* t) {
+  ++t->lines;
+  absl::StatusOr<LogLine> line = headers.Parse(raw);
+  if (!line.ok()) {
+    ++t->errors;
+    return;
+  }
+  absl::StatusOr<LineFact> fact = parser.Parse(*line);
+  if (!fact.ok()) {
+    ++t->errors;
+    return;
+  }
+  if (!std::holds_alternative<mtrk::agent::parse::Unrelated>(*fact)) ++t->facts;
+  t->events += correlator.Add(*line, *fact, position).size();
+}
+
+int RunFile(const char* path) {
+  std::FILE* f = std::fopen(path, "rb");
+  if (f == nullptr) {
+    std::perror(path);
+    return 1;
+  }
+  const absl::Time start = absl::Now();
+  const mtrk::agent::parse::SyslogHeaderParser headers(kOptions);
+  const std::unique_ptr<mtrk::agent::parse::LineParser> parser =
+      mtrk::agent::parse::NewPostfixParser();
+  Correlator correlator({});
+  Totals t;
+  std::vector<char> buf(1 << 20);
+  size_t have = 0;
+  uint64_t position = 0;
+  while (true) {
+    const size_t got = std::fread(buf.data() + have, 1, buf.size() - have, f);
+    const size_t end = have + got;
+    size_t begin = 0;
+    while (true) {
+      const void* nl = std::memchr(buf.data() + begin, '\n', end - begin);
+      if (nl == nullptr) break;
+      const size_t stop = static_cast<const char*>(nl) - buf.data();
+      Feed(headers, *parser, correlator, absl::string_view(buf.data() + begin, stop - begin),
+           position, &t);
+      position += stop + 1 - begin;
+      begin = stop + 1;
+    }
+    have = end - begin;
+    std::memmove(buf.data(), buf.data() + begin, have);
+    if (got == 0) {
+      if (have > 0)
+        Feed(headers, *parser, correlator, absl::string_view(buf.data(), have), position, &t);
+      break;
+    }
+    if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
+  }
+  std::fclose(f);
+  t.events += correlator.Flush().size();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("lines=%llu facts=%llu events=%llu errors=%llu seconds=%.3f lines_per_s=%.0f\n",
+              static_cast<unsigned long long>(t.lines), static_cast<unsigned long long>(t.facts),
+              static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(t.errors),
+              seconds, t.lines / seconds);
+  return 0;
+}
+
+// Lines of every kind the generator writes, for the per-line micro-benchmarks.
+const char* const kLines[] = {
+    "Nov 23 00:00:00 mx1 postfix/smtpd[2000]: connect from h593.clients.example[198.51.100.211]",
+    "Nov 23 00:00:00 mx1 postfix/smtpd[2000]: 0CA6A3A450: client=h593.clients.example"
+    "[198.51.100.211]",
+    "Nov 23 00:00:00 mx1 postfix/cleanup[2001]: 0CA6A3A450: message-id=<e8e20ed90475.0@s.example>",
+    "Nov 23 00:00:00 mx1 postfix/qmgr[99]: 0CA6A3A450: from=<u70239@senders.example>, size=67010, "
+    "nrcpt=1 (queue active)",
+    "Nov 23 00:00:00 mx1 postfix/smtp[2002]: 0CA6A3A450: to=<r47931@dest37.example>, "
+    "relay=mx.dest37.example[203.0.113.23]:25, delay=0.3, delays=0.1/0/0.1/0.1, dsn=2.0.0, "
+    "status=sent (250 2.0.0 Ok: queued as 3D11E20B8F)",
+    "Nov 23 00:00:00 mx1 postfix/qmgr[99]: 0CA6A3A450: removed",
+    "Nov 23 00:00:00 mx1 postfix/smtpd[2000]: disconnect from h593.clients.example"
+    "[198.51.100.211] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+};
+
+void BM_HeaderOnly(benchmark::State& state) {
+  const mtrk::agent::parse::SyslogHeaderParser headers(kOptions);
+  size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(headers.Parse(kLines[i++ % std::size(kLines)]));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HeaderOnly);
+
+void BM_HeaderAndPostfix(benchmark::State& state) {
+  const mtrk::agent::parse::SyslogHeaderParser headers(kOptions);
+  const std::unique_ptr<mtrk::agent::parse::LineParser> parser =
+      mtrk::agent::parse::NewPostfixParser();
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<LogLine> line = headers.Parse(kLines[i++ % std::size(kLines)]);
+    benchmark::DoNotOptimize(parser->Parse(*line));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_HeaderAndPostfix);
+
+// The whole pipeline over one message's lines, repeated with fresh queue ids is not needed: the
+// "removed" line closes the message, so every round opens and closes one.
+void BM_Pipeline(benchmark::State& state) {
+  const mtrk::agent::parse::SyslogHeaderParser headers(kOptions);
+  const std::unique_ptr<mtrk::agent::parse::LineParser> parser =
+      mtrk::agent::parse::NewPostfixParser();
+  Correlator correlator({});
+  Totals t;
+  size_t i = 0;
+  for (auto _ : state) {
+    Feed(headers, *parser, correlator, kLines[i % std::size(kLines)], i, &t);
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["events"] = static_cast<double>(t.events);
+}
+BENCHMARK(BM_Pipeline);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (absl::StartsWith(argv[i], "--file=")) return RunFile(argv[i] + 7);
+  }
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Headless Chromium against the helpdesk of a real stack: a private PostgreSQL, mtrk-collector,
+# mtrk-agent feeding the postfix-lab logs (tests/data/postfix-lab), and mtrk-gateway serving the
+# helpdesk over HTTPS with a test CA's certificate. The browser (helpdesk_cdp.py, DevTools
+# protocol) signs in, searches a postfix-lab message by Message-ID, opens its timeline and checks
+# every recipient's row; hostile input in every field must give a clear error. Screenshots are
+# kept in BUILD_DIR/test-artifacts/helpdesk/.
+#
+#   helpdesk_browser_test.sh BUILD_DIR
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${1:?usage: helpdesk_browser_test.sh BUILD_DIR}
+LAB=$ROOT/tests/data/postfix-lab
+GATEWAY=$BUILD/mtqp-gateway/mtrk-gateway
+ARTIFACTS=$BUILD/test-artifacts/helpdesk
+mkdir -p "$ARTIFACTS"
+
+[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium not installed"; exit 0; }
+
+STATE=$(mktemp -d /tmp/mtrk-helpdesk-e2e.XXXXXX)
+chmod 755 "$STATE"  # the postgres user must reach the cluster directory below it
+source "$ROOT/scripts/stack.sh"
+DESK_PID=
+cleanup() {
+  [ -n "$DESK_PID" ] && { kill "$DESK_PID" 2>/dev/null; wait "$DESK_PID" 2>/dev/null; }
+  stack_stop
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+passed=0 failed=0
+check() {  # check NAME EXIT_STATUS
+  if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1"; fi
+}
+
+started=1
+for attempt in 1 2 3 4 5; do
+  port=$((20000 + RANDOM % 30000))
+  stack_start "$BUILD" "$STATE" "$port" && { started=0; break; }
+  stack_stop
+  rm -rf "$STATE/pg"
+done
+check "stack starts" $started
+[ $started = 0 ] || { echo "0 passed, 1 failed"; exit 1; }
+
+"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-a.a.example \
+  --tracked-next-hop 127.0.0.2 "$LAB/postfix-a.maillog" 2>"$STATE/agent-a.log"
+check "agent ingests postfix-lab mta-a" $?
+"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-b.b.example \
+  "$LAB/postfix-b.maillog" 2>"$STATE/agent-b.log"
+check "agent ingests postfix-lab mta-b" $?
+
+# The mtrk lab's logs carry the tracking header: for the originator's page.
+MLAB=$ROOT/tests/data/mtrk-lab
+"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-a.a.example \
+  --tracked-next-hop 127.0.0.2 "$MLAB/postfix-a.maillog" 2>"$STATE/agent-ma.log"
+check "agent ingests mtrk-lab mta-a" $?
+"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-b.b.example \
+  "$MLAB/postfix-b.maillog" 2>"$STATE/agent-mb.log"
+check "agent ingests mtrk-lab mta-b" $?
+row=$(awk -F'\t' '$1 == "a-simple-delivery"' "$MLAB/scenarios.tsv")
+
+bash "$ROOT/tests/support/make-test-ca.sh" "$STATE/ca" >/dev/null 2>&1
+check "test CA made" $?
+password="e2e-$(head -c 12 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
+printf '%s\n' "$password" | "$GATEWAY" helpdesk-user add --db "$DB_CONNINFO" --name helen \
+  --role helpdesk >"$STATE/user.log" 2>&1
+check "helpdesk-user add" $?
+printf 'x\n' | "$GATEWAY" helpdesk-user add --db "$DB_CONNINFO" --name bad --role root \
+  >/dev/null 2>&1
+[ $? = 2 ]; check "helpdesk-user add refuses an unknown role" $?
+
+"$GATEWAY" --listen 127.0.0.1:0 --collector "$COLLECTOR_ADDR" --helpdesk-listen 127.0.0.1:0 \
+  --helpdesk-db "$DB_CONNINFO" --helpdesk-cert "$STATE/ca/server.pem" \
+  --helpdesk-key "$STATE/ca/server.key" >"$STATE/desk.log" 2>&1 &
+DESK_PID=$!
+wait_for_line "$STATE/desk.log" 'helpdesk listening on' 30 $DESK_PID
+check "gateway serves the helpdesk" $?
+DESK=$(grep -oE 'https://[0-9.]+:[0-9]+' "$STATE/desk.log" | head -n1)
+
+# Scenario e-multi-recipient-one-bad: three recipients, nobody@b.example rejected at RCPT by B.
+msgid=$(grep -oE 'C4544A74248: message-id=<[^>]+>' "$LAB/postfix-a.maillog" | sed 's/.*message-id=//')
+python3 "$ROOT/tests/e2e/helpdesk_cdp.py" "$DESK" helen "$password" "$msgid" \
+  "nobody@b.example=failed,alice@b.example=delivered,bob@b.example=delivered" "$ARTIFACTS" \
+  "$(cut -f2 <<<"$row")" "$(cut -f3 <<<"$row")"
+check "browser session (see lines above)" $?
+
+# A bearer token from the CLI works for the API, and stops working once revoked.
+"$GATEWAY" helpdesk-token create --db "$DB_CONNINFO" --name helen --label e2e >"$STATE/token" 2>&1
+check "helpdesk-token create" $?
+token_id=$(sed -n 's/^token id //p' "$STATE/token")
+token=$(tail -n1 "$STATE/token")
+api() { curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$DESK$1"; }
+[ "$(api "/api/v1/messages?message_id=$msgid")" = 200 ]; check "bearer token: search allowed" $?
+"$GATEWAY" helpdesk-token revoke --db "$DB_CONNINFO" --id "$token_id"
+check "helpdesk-token revoke" $?
+[ "$(api "/api/v1/messages?message_id=$msgid")" = 401 ]; check "revoked token refused" $?
+
+# Every lookup the browser made is in the audit trail.
+n=$(psql "$DB_CONNINFO" -Atc "SELECT count(*) FROM helpdesk_audit_log WHERE user_name = 'helen'
+    AND action IN ('search', 'timeline')" 2>/dev/null || echo 0)
+[ "${n:-0}" -ge 2 ]; check "audit trail holds the browser's lookups ($n)" $?
+
+echo "screenshots: $ARTIFACTS"
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
