@@ -26,8 +26,10 @@ stack_start() {
   STACK_PG_DIR=$state/pg
   DB_CONNINFO=$("$STACK_ROOT/scripts/pg-local.sh" start "$STACK_PG_DIR" "$pg_port") || return 1
 
+  # Retention off: the bundled sample logs are historical (November 2026), and the 10-day
+  # default would expire them on a later day. A production collector keeps it on.
   "$build/collector/mtrk-collector" --listen 127.0.0.1:0 --db "$DB_CONNINFO" \
-    --migrations "$STACK_ROOT/sql/migrations" >"$state/collector.log" 2>&1 &
+    --migrations "$STACK_ROOT/sql/migrations" --retention-interval-s 0 >"$state/collector.log" 2>&1 &
   STACK_PIDS+=($!)
   wait_for_line "$state/collector.log" 'listening on' 60 $! || return 1
   COLLECTOR_ADDR=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$state/collector.log" | head -n1 | awk '{print $3}')

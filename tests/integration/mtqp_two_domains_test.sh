@@ -54,7 +54,8 @@ start_domain() {
   [ -n "$conninfo" ] || return 1
   PG_DIRS+=("$STATE/pg-$name")
   "$BUILD/collector/mtrk-collector" --listen 127.0.0.1:0 --db "$conninfo" \
-    --migrations "$ROOT/sql/migrations" >"$STATE/collector-$name.log" 2>&1 &
+    --migrations "$ROOT/sql/migrations" --retention-interval-s 0 \
+    >"$STATE/collector-$name.log" 2>&1 &  # retention off: the sample logs are historical
   PIDS+=($!)
   wait_for_line "$STATE/collector-$name.log" 'listening on' 60 $! || return 1
   printf -v "COLLECTOR_$name" '%s' "$(addr_of "$STATE/collector-$name.log")"
