@@ -387,30 +387,9 @@ absl::StatusOr<int64_t> PgEventStore::AppendOnce(std::span<const model::HopEvent
 absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::Find(const char* statement,
                                                                 absl::string_view key,
                                                                 absl::string_view what) {
-  MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
-  pqxx::result rows;
-  try {
-    pqxx::read_transaction txn(*lease);
-    rows = txn.exec_prepared(statement, std::string(key));
-    txn.commit();
-  } catch (...) {
-    return Classify(lease, what);
-  }
-  if (static_cast<int64_t>(rows.size()) > kMaxLookupEvents) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat(what, ": more than ", kMaxLookupEvents, " events"));
-  }
-  std::vector<model::HopEvent> events;
-  events.reserve(rows.size());
-  try {
-    for (const pqxx::row& row : rows) {
-      MTRK_ASSIGN_OR_RETURN(model::HopEvent e, RowToEvent(row));
-      events.push_back(std::move(e));
-    }
-  } catch (...) {  // a conversion error: the schema is not what this binary expects
-    return CurrentPgErrorToStatus(what);
-  }
-  return events;
+  return Rows(
+      [&](pqxx::read_transaction& txn) { return txn.exec_prepared(statement, std::string(key)); },
+      what);
 }
 
 absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::FindByEnvid(absl::string_view envid) {
