@@ -2,6 +2,8 @@
 # (private PostgreSQL, mtrk-collector, mtrk-gateway) from a build tree. Not executable alone.
 #
 #   stack_start BUILD_DIR STATE_DIR PG_PORT   sets COLLECTOR_ADDR, GATEWAY_ADDR, DB_CONNINFO
+#   stack_start_any_port BUILD_DIR STATE_DIR    the same on a random free-looking PostgreSQL port,
+#                                              trying up to 5 (tests run side by side)
 #   stack_stop                                 stops what stack_start started (safe to repeat)
 
 STACK_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +41,16 @@ stack_start() {
   STACK_PIDS+=($!)
   wait_for_line "$state/gateway.log" 'listening on' 30 $! || return 1
   GATEWAY_ADDR=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$state/gateway.log" | head -n1 | awk '{print $3}')
+}
+
+stack_start_any_port() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    stack_start "$1" "$2" $((20000 + RANDOM % 30000)) && return 0
+    stack_stop
+    rm -rf "$2/pg"
+  done
+  return 1
 }
 
 stack_stop() {

@@ -33,13 +33,8 @@ check() {  # check NAME EXIT_STATUS
   if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1"; fi
 }
 
-started=1
-for attempt in 1 2 3 4 5; do
-  port=$((20000 + RANDOM % 30000))
-  stack_start "$BUILD" "$STATE" "$port" && { started=0; break; }
-  stack_stop
-  rm -rf "$STATE/pg"
-done
+stack_start_any_port "$BUILD" "$STATE"
+started=$?
 check "stack starts" $started
 [ $started = 0 ] || { echo "0 passed, 1 failed"; exit 1; }
 
