@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -63,16 +64,25 @@ class DomainLookup : public mtqp::TrackLookup {
   const std::string remote_;
 };
 
-uint16_t FreeUdpPort() {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+bool CanBind(int type, uint16_t port) {
+  const int fd = socket(AF_INET, type, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  addr.sin_port = htons(port);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
-  return ntohs(addr.sin_port);
+  return ok;
+}
+
+// A port for dnsmasq, which binds it for UDP and TCP. Taken below the kernel's ephemeral range
+// (32768 and up), where this test's own servers and parallel tests' connections get theirs.
+uint16_t FreeDnsPort() {
+  static std::mt19937 random(static_cast<unsigned>(getpid()));
+  for (;;) {
+    const uint16_t port = static_cast<uint16_t>(20000 + random() % 12000);
+    if (CanBind(SOCK_DGRAM, port) && CanBind(SOCK_STREAM, port)) return port;
+  }
 }
 
 uint16_t FreeTcpPort() {
@@ -125,7 +135,8 @@ class ChainTest : public ::testing::Test {
   }
   static std::string File(absl::string_view name) { return absl::StrCat(*dir_, "/", name); }
 
-  void SetUp() override { dns_port_ = FreeUdpPort(); }
+  // Chainers made before StartDns keep this port, so a retry there is a last resort.
+  void SetUp() override { dns_port_ = FreeDnsPort(); }
 
   void TearDown() override {
     if (dnsmasq_ > 0) {
@@ -173,20 +184,33 @@ class ChainTest : public ::testing::Test {
                                      "--local=/test/",  // NXDOMAIN/NODATA, not REFUSED
                                      "--srv-host=_mtqp._tcp.nosvc.c.test"};
     for (const std::string& s : srv) args.push_back(absl::StrCat("--srv-host=", s));
-    dnsmasq_ = fork();
-    if (dnsmasq_ == 0) {
-      freopen("/dev/null", "w", stderr);  // its start-up chatter
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv("/usr/sbin/dnsmasq", argv.data());
-      _exit(127);
-    }
-    // Wait until it answers: poll with a real query (bounded, not a timing assertion).
-    Discovery probe(DnsServer(), absl::Milliseconds(200));
-    for (int i = 0; i < 100; ++i) {
-      if (probe.LookupAddresses("plain.d.test").ok()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // dnsmasq binds the port for UDP and TCP; a port free for UDP may be taken for TCP (by a
+    // server of this very test, or a parallel test), and then dnsmasq exits: try another port.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (attempt > 0) dns_port_ = FreeDnsPort();
+      std::vector<std::string> argv_strings = args;
+      argv_strings[3] = absl::StrCat("--port=", dns_port_);
+      dnsmasq_ = fork();
+      if (dnsmasq_ == 0) {
+        freopen("/dev/null", "w", stderr);  // its start-up chatter
+        std::vector<char*> argv;
+        for (std::string& a : argv_strings) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv("/usr/sbin/dnsmasq", argv.data());
+        _exit(127);
+      }
+      // Wait until it answers: poll with a real query (bounded, not a timing assertion).
+      Discovery probe(DnsServer(), absl::Milliseconds(200));
+      for (int i = 0; i < 100; ++i) {
+        if (probe.LookupAddresses("plain.d.test").ok()) return;
+        if (waitpid(dnsmasq_, nullptr, WNOHANG) == dnsmasq_) break;  // it gave up on the port
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (waitpid(dnsmasq_, nullptr, WNOHANG) == 0) {
+        kill(dnsmasq_, SIGTERM);
+        waitpid(dnsmasq_, nullptr, 0);
+      }
+      dnsmasq_ = 0;
     }
     FAIL() << "dnsmasq did not come up";
   }

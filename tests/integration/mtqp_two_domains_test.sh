@@ -86,22 +86,36 @@ start_gateway() {  # start_gateway LABEL ARGS...: sets GW_<LABEL>
 start_gateway b --collector "$COLLECTOR_b" --server-name mtqp.b.example "${TLS[@]}" ||
   fatal "gateway b starts"
 
-# dnsmasq: SRV for both MTAs; answers only from its own data.
-dns_port=$((20000 + RANDOM % 30000))
-DNS=127.0.0.1:$dns_port
 start_gateway a_plain --collector "$COLLECTOR_a" --server-name mtqp.a.example "${TLS[@]}" ||
   fatal "gateway a (no chaining) starts"
+
+# dnsmasq: SRV for both MTAs; answers only from its own data. It binds its port for UDP and
+# TCP, below the ephemeral range where the servers here get theirs; if the port is taken
+# anyway (a parallel test), it exits and another port is tried.
+start_dnsmasq() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    dns_port=$((20000 + RANDOM % 12000))
+    dnsmasq --no-daemon --keep-in-foreground --port="$dns_port" --listen-address=127.0.0.1 \
+      --bind-interfaces --no-resolv --no-hosts --user=root --pid-file= --local=/example/ \
+      --address=/mtqp.a.example/127.0.0.1 --address=/mtqp.b.example/127.0.0.1 \
+      --srv-host="_mtqp._tcp.mta-a.a.example,mtqp.a.example,${GW_a_plain##*:}" \
+      --srv-host="_mtqp._tcp.mta-b.b.example,mtqp.b.example,${GW_b##*:}" \
+      >"$STATE/dnsmasq.log" 2>&1 &
+    local pid=$!
+    if wait_for_line "$STATE/dnsmasq.log" 'started' 10 $pid 2>/dev/null; then
+      PIDS+=("$pid")
+      DNS=127.0.0.1:$dns_port
+      return 0
+    fi
+    kill "$pid" 2>/dev/null
+  done
+  return 1
+}
+start_dnsmasq || fatal "dnsmasq starts"
 start_gateway a --collector "$COLLECTOR_a" --server-name mtqp.a.example "${TLS[@]}" \
   --chain on --own-host .a.example --dns-server "$DNS" --chain-ca "$STATE/ca/ca.pem" ||
   fatal "gateway a (chaining) starts"
-dnsmasq --no-daemon --keep-in-foreground --port="$dns_port" --listen-address=127.0.0.1 \
-  --bind-interfaces --no-resolv --no-hosts --user=root --pid-file= --local=/example/ \
-  --address=/mtqp.a.example/127.0.0.1 --address=/mtqp.b.example/127.0.0.1 \
-  --srv-host="_mtqp._tcp.mta-a.a.example,mtqp.a.example,${GW_a_plain##*:}" \
-  --srv-host="_mtqp._tcp.mta-b.b.example,mtqp.b.example,${GW_b##*:}" \
-  >"$STATE/dnsmasq.log" 2>&1 &
-PIDS+=($!)
-wait_for_line "$STATE/dnsmasq.log" 'started' 10 $! || fatal "dnsmasq starts"
 check "gateways and dnsmasq start" 0
 
 row=$(awk -F'\t' '$1 == "a-simple-delivery"' "$LAB/scenarios.tsv")
