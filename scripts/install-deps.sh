@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev libsqlite3-dev libzstd-dev zlib1g-dev
   postgresql postfix swaks openssl procps iproute2 dnsmasq-base clang libclang-rt-14-dev
-  chromium fonts-dejavu-core curl python3
+  chromium fonts-dejavu-core curl python3 python3-yaml
 )
 
 missing=()
