@@ -3,7 +3,9 @@
 //                [--idle-timeout SECONDS] [--tls-cert PEM --tls-key PEM [--tls-required]]
 //                [--collector-ca PEM [--collector-cert PEM --collector-key PEM]]
 //                [--chain on|off] [--own-host HOST]... [--dns-server IP:PORT] [--chain-ca PEM]
-//                [--chain-max-depth N] [--lookup-threads N]
+//                [--chain-cert PEM --chain-key PEM] [--chain-max-depth N] [--lookup-threads N]
+//                [--connection-limit N/S|off] [--failed-track-limit N/S|off]
+//                [--rate-limit-clients N]
 // Prints "mtrk-gateway listening on HOST:PORT" once it accepts connections; stops cleanly on
 // SIGTERM or SIGINT.
 #include <csignal>
@@ -26,7 +28,10 @@ constexpr char kUsage[] =
     "                    [--tls-cert PEM --tls-key PEM [--tls-required]]\n"
     "                    [--collector-ca PEM [--collector-cert PEM --collector-key PEM]]\n"
     "                    [--chain on|off] [--own-host HOST]... [--dns-server IP:PORT]\n"
-    "                    [--chain-ca PEM] [--chain-max-depth N] [--lookup-threads N]\n"
+    "                    [--chain-ca PEM] [--chain-cert PEM --chain-key PEM]\n"
+    "                    [--chain-max-depth N] [--lookup-threads N]\n"
+    "                    [--connection-limit N/S|off] [--failed-track-limit N/S|off]\n"
+    "                    [--rate-limit-clients N]\n"
     "  --listen defaults to 0.0.0.0:1038; port 0 picks a free port.\n"
     "  --tls-cert/--tls-key enable STARTTLS; --tls-required refuses TRACK before TLS.\n"
     "  --collector-ca makes the Lookup channel TLS, verified with that CA; --collector-cert/key\n"
@@ -35,7 +40,15 @@ constexpr char kUsage[] =
     "  queries wait on the network).\n"
     "  --chain on follows transferred records to other domains' MTQP servers (SRV _mtqp._tcp),\n"
     "  over verified TLS; --own-host names our own MTAs (\".example\" for a whole domain), whose\n"
-    "  transfers are internal. Off by default: the transferred record is a referral.\n";
+    "  transfers are internal. Off by default: the transferred record is a referral.\n"
+    "  --chain-ca verifies the next servers (default: the system's CAs); --chain-cert/--chain-key\n"
+    "  present a client certificate to those that ask for one.\n"
+    "  Per client address (IPv4 address, IPv6 /64), token buckets: N at once, refilled at N per\n"
+    "  S seconds; off disables. --connection-limit (default 300/60): new connections past it get\n"
+    "  \"-TEMP/MTQP/admin\" and are closed. --failed-track-limit (default 30/300): TRACKs\n"
+    "  answered -ERR/noinfo (wrong secret and unknown ENVID alike); past it every TRACK gets\n"
+    "  \"-TEMP/admin\", without a lookup, until the bucket refills. --rate-limit-clients (default\n"
+    "  65536): addresses remembered per limit; the least recently seen is forgotten first.\n";
 
 // "HOST:PORT" or "[V6]:PORT".
 bool SplitListen(const std::string& in, std::string* host, uint16_t* port) {
@@ -115,6 +128,21 @@ int main(int argc, char** argv) {
       chain_options.dns_server = value;
     } else if (flag == "--chain-ca") {
       chain_options.tls.ca_file = value;
+    } else if (flag == "--chain-cert") {
+      chain_options.tls.cert_file = value;
+    } else if (flag == "--chain-key") {
+      chain_options.tls.key_file = value;
+    } else if (flag == "--connection-limit" || flag == "--failed-track-limit") {
+      absl::StatusOr<server::RateLimit> limit = server::ParseRateLimit(value);
+      if (!limit.ok()) return Fail(absl::StrCat(flag, ": ", limit.status().message()));
+      (flag == "--connection-limit" ? options.connection_limit : options.failed_track_limit) =
+          *limit;
+    } else if (flag == "--rate-limit-clients") {
+      int64_t n = 0;
+      if (!absl::SimpleAtoi(value, &n) || n < 1 || n > 10'000'000) {
+        return Fail("bad --rate-limit-clients");
+      }
+      options.rate_limit_clients = static_cast<size_t>(n);
     } else if (flag == "--lookup-threads") {
       if (!absl::SimpleAtoi(value, &lookup_threads) || lookup_threads < 1) {
         return Fail("bad --lookup-threads");

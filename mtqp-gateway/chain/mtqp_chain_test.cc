@@ -421,6 +421,27 @@ TEST_F(ChainTest, ClientFollowsReferralToTheSameAnswer) {
   EXPECT_FALSE(absl::StrContains(no_referrals.str(), "mta-b.b.test\",\"reporting_mta_type"));
 }
 
+// --chain-cert/--chain-key: loaded when the chainer is made (that the certificate is then
+// presented is in server/mtqp_tls_test.cc); a bad file stops start-up with its name.
+TEST_F(ChainTest, ChainClientCertificateIsLoadedAndBadFilesAreNamed) {
+  ChainOptions options;
+  options.tls = {
+      .ca_file = File("ca.pem"), .cert_file = File("client.pem"), .key_file = File("client.key")};
+  EXPECT_OK(MtqpChainer::Create(options).status());
+  options.tls.key_file = "";
+  absl::StatusOr<std::unique_ptr<MtqpChainer>> c = MtqpChainer::Create(options);
+  EXPECT_THAT(c, test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(absl::StartsWith(c.status().message(), "chain: tls: a client certificate needs"))
+      << c.status();
+  options.tls.key_file = File("client.key");
+  options.tls.cert_file = "/nonexistent/chain.pem";
+  c = MtqpChainer::Create(options);
+  EXPECT_THAT(c, test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(
+      absl::StartsWith(c.status().message(), "chain: tls: certificate /nonexistent/chain.pem"))
+      << c.status();
+}
+
 TEST_F(ChainTest, ClientRefusesServerWithoutTlsUnlessInsecure) {
   DomainLookup lookup("mta-b.b.test", model::DsnAction::kDelivered, "");
   auto server = StartServer(lookup, "mtqp.c.test", /*tls=*/false, nullptr);

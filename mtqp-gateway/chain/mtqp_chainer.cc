@@ -26,8 +26,11 @@ absl::StatusOr<std::unique_ptr<MtqpChainer>> MtqpChainer::Create(ChainOptions op
       options.budget > absl::Minutes(2)) {
     return absl::InvalidArgumentError("chain: depth must be >= 0, budget within 2 minutes");
   }
+  // --chain-ca, --chain-cert, --chain-key: a bad file stops the gateway at start, named.
   absl::StatusOr<std::shared_ptr<asio::ssl::context>> tls = server::MakeClientTls(options.tls);
-  if (!tls.ok()) return tls.status();
+  if (!tls.ok()) {
+    return absl::Status(tls.status().code(), absl::StrCat("chain: ", tls.status().message()));
+  }
   return std::unique_ptr<MtqpChainer>(new MtqpChainer(std::move(options), *std::move(tls)));
 }
 

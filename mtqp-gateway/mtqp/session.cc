@@ -107,6 +107,15 @@ Session::Reply Session::Track(const TrackCommand& track) {
   if (options_.tls_required && !tls_active_) {
     return {"-ERR/tls-required TLS required\r\n", Next::kContinue};
   }
+  // Every TRACK takes a token before anything about it is checked; only a noinfo answer keeps
+  // it (mtqp/track_limiter.h), whatever the reason for the noinfo.
+  TrackLimiter* const limiter = options_.track_limiter;
+  if (limiter != nullptr && !limiter->TryAcquire(client_)) {
+    return {std::string(kRateLimitedLine), Next::kContinue};
+  }
+  const auto refund = [&] {
+    if (limiter != nullptr) limiter->Refund(client_);
+  };
   // DIGEST §6.13: a secret of the wrong size is a wrong secret, not a syntax error.
   if (track.secret.size() < net::kMinSecretBytes || track.secret.size() > net::kMaxSecretBytes) {
     return {std::string(kNoInfoLine), Next::kContinue};
@@ -118,9 +127,11 @@ Session::Reply Session::Track(const TrackCommand& track) {
       case absl::StatusCode::kInvalidArgument:  // e.g. an ENVID the collector cannot hold
         return {std::string(kNoInfoLine), Next::kContinue};
       default:
+        refund();  // the collector's trouble, not the client's
         return {std::string(kUnavailableLine), Next::kContinue};
     }
   }
+  refund();
   std::vector<std::string> downstream;
   if (options_.chainer != nullptr) {
     ChainContext context = chain_;

@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "mtqp-gateway/mtqp/chainer.h"
 #include "mtqp-gateway/mtqp/command_parser.h"
+#include "mtqp-gateway/mtqp/track_limiter.h"
 #include "mtqp-gateway/mtqp/track_lookup.h"
 #include "mtqp-gateway/mtqp/tracking_status.h"
 
@@ -22,6 +24,15 @@ namespace mtrk::gateway::mtqp {
 inline constexpr absl::string_view kNoInfoLine = "-ERR/noinfo no tracking information\r\n";
 inline constexpr absl::string_view kUnavailableLine =
     "-TEMP/unavailable tracking data temporarily unavailable\r\n";
+// A client past its budget of failed TRACKs gets this for every TRACK, right or wrong, without a
+// lookup, until its bucket refills: a correct guess must look like a wrong one. DIGEST §6.9:
+// /admin goes with -TEMP (an administrative limit, worth retrying later).
+inline constexpr absl::string_view kRateLimitedLine =
+    "-TEMP/admin too many failed requests from your address, try again later\r\n";
+// The greeting for a connection over its client's connection rate (RFC 3887 §3: a negative
+// greeting has /MTQP and /admin or /unavailable); the server then closes.
+inline constexpr absl::string_view kTooManyConnectionsGreeting =
+    "-TEMP/MTQP/admin too many connections from your address, try again later\r\n";
 
 struct SessionOptions {
   std::string server_name = "localhost";  // shown in the greeting
@@ -39,6 +50,8 @@ struct SessionOptions {
   // Follows `transferred` records to the next domain's server; null: answer for ourselves only
   // (the transferred record is the referral). Must outlive the session.
   Chainer* chainer = nullptr;
+  // The per-client budget of failed TRACKs; null: no limit. Must outlive the session.
+  TrackLimiter* track_limiter = nullptr;
 };
 
 // RFC 6125 §6.4: case-insensitive; a "*" is allowed only as the whole leftmost label and
@@ -72,6 +85,8 @@ class Session {
   // connection), every command but QUIT gets -ERR/insecure (RFC 3887 §6.1).
   void TlsEstablished(bool strong_enough = true);
   bool tls_active() const { return tls_active_; }
+  // The key of this connection's client for options.track_limiter (server/ClientKey).
+  void set_client(std::string client) { client_ = std::move(client); }
 
  private:
   Reply Bad(absl::string_view why, absl::string_view code = "");
@@ -83,6 +98,7 @@ class Session {
   bool tls_active_ = false;
   bool insecure_ = false;
   ChainContext chain_;  // from a vnd.mtrk.chain COMMENT
+  std::string client_;
   int64_t commands_ = 0;
   int64_t bad_commands_ = 0;
 };

@@ -22,7 +22,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, asio::thread_pool& lookups, const ServerOptions& options,
              const mtqp::SessionOptions& session_options,
-             std::shared_ptr<asio::ssl::context> tls_context, mtqp::TrackLookup& lookup)
+             std::shared_ptr<asio::ssl::context> tls_context, mtqp::TrackLookup& lookup,
+             std::string client, bool over_connection_limit)
       : strand_(asio::make_strand(socket.get_executor())),
         socket_(std::move(socket)),
         tls_context_(std::move(tls_context)),
@@ -30,12 +31,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
         lookups_(lookups),
         idle_timeout_(absl::ToChronoSeconds(options.idle_timeout)),
         assembler_(mtqp::kMaxLineBytes),
-        session_(session_options, lookup) {}
+        session_(session_options, lookup),
+        over_connection_limit_(over_connection_limit) {
+    session_.set_client(std::move(client));
+  }
 
   void Start() {
     asio::dispatch(strand_, [self = shared_from_this()] {
       if (self->closed_) return;  // Stop() came first
       self->ResetIdleTimer();
+      if (self->over_connection_limit_) {
+        self->Write(std::string(mtqp::kTooManyConnectionsGreeting), mtqp::Session::Next::kClose);
+        return;
+      }
       self->Write(self->session_.Greeting(), mtqp::Session::Next::kContinue);
     });
   }
@@ -155,6 +163,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   mtqp::Session session_;
   std::array<char, 4096> read_buffer_;
   std::string out_;
+  const bool over_connection_limit_;
   bool closed_ = false;
 };
 
@@ -165,16 +174,26 @@ struct MtqpServer::State {
       : options(o),
         session_options(o.session),
         lookup(l),
+        connection_limiter(o.connection_limit, o.rate_limit_clients),
+        failed_track_limiter(o.failed_track_limit, o.rate_limit_clients),
         acceptor(asio::make_strand(io)),  // the strand serialises accept handlers and Stop's close
-        lookups(static_cast<size_t>(o.lookup_threads)) {}
+        lookups(static_cast<size_t>(o.lookup_threads)) {
+    if (o.failed_track_limit.enabled()) session_options.track_limiter = &failed_track_limiter;
+  }
 
   void Accept() {
     // Each socket gets the plain io executor; Connection wraps it in its own strand.
     acceptor.async_accept(io, [this](const std::error_code& ec, tcp::socket socket) {
       if (!acceptor.is_open()) return;
       if (!ec) {
-        auto connection = std::make_shared<Connection>(std::move(socket), lookups, options,
-                                                       session_options, tls.context, lookup);
+        std::error_code peer_ec;
+        const tcp::endpoint peer = socket.remote_endpoint(peer_ec);
+        // A socket already reset has no peer; it fails at its first read anyway.
+        std::string client = peer_ec ? std::string("?") : ClientKey(peer.address());
+        const bool over_limit = !connection_limiter.TryAcquire(client);
+        auto connection =
+            std::make_shared<Connection>(std::move(socket), lookups, options, session_options,
+                                         tls.context, lookup, std::move(client), over_limit);
         {
           absl::MutexLock lock(&mu);
           if (stopped) return;  // Stop() already took the list; the socket closes with us
@@ -201,6 +220,9 @@ struct MtqpServer::State {
   mtqp::SessionOptions session_options;  // options.session plus what the certificate says
   ServerTls tls;                         // context null without TLS
   mtqp::TrackLookup& lookup;
+  // Before io and lookups, so they outlive the sessions that use them.
+  ClientRateLimiter connection_limiter;
+  ClientRateLimiter failed_track_limiter;
   // Declaration order is destruction order in reverse: lookups (joined) before io.
   asio::io_context io;
   tcp::acceptor acceptor;
@@ -223,6 +245,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   if (options.session.max_commands < 1 || options.session.max_bad_commands < 0) {
     return absl::InvalidArgumentError("server: bad command limits");
+  }
+  if (options.connection_limit.burst < 0 || options.failed_track_limit.burst < 0 ||
+      options.connection_limit.period <= absl::ZeroDuration() ||
+      options.failed_track_limit.period <= absl::ZeroDuration() || options.rate_limit_clients < 1) {
+    return absl::InvalidArgumentError("server: bad rate limits");
   }
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError("server: a TLS certificate needs its key, and vice versa");
@@ -285,6 +312,14 @@ std::string MtqpServer::endpoint() const {
   const asio::ip::address a = state_->bound.address();
   return a.is_v6() ? absl::StrCat("[", a.to_string(), "]:", port())
                    : absl::StrCat(a.to_string(), ":", port());
+}
+
+const ClientRateLimiter& MtqpServer::connection_limiter() const {
+  return state_->connection_limiter;
+}
+
+const ClientRateLimiter& MtqpServer::failed_track_limiter() const {
+  return state_->failed_track_limiter;
 }
 
 void MtqpServer::Stop() {

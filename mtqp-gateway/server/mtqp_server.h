@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "mtqp-gateway/mtqp/session.h"
 #include "mtqp-gateway/mtqp/track_lookup.h"
+#include "mtqp-gateway/server/client_rate_limiter.h"
 
 namespace mtrk::gateway::server {
 
@@ -33,6 +34,15 @@ struct ServerOptions {
   // from the certificate); session.tls_required makes TLS mandatory for TRACK.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Per client address (IPv4 address, IPv6 /64), token buckets (server/client_rate_limiter.h);
+  // burst 0 turns one off. New connections: over the limit, the client gets a negative greeting
+  // (-TEMP/MTQP/admin) and the connection closes. Failed TRACKs (-ERR/noinfo, whatever the
+  // reason): over the limit, every TRACK gets -TEMP/admin without a lookup until the bucket
+  // refills. A legitimate originator rarely fails; a whole site behind one NAT or a chaining
+  // gateway shares a bucket, hence the generous bursts.
+  RateLimit connection_limit = {.burst = 300, .period = absl::Minutes(1)};
+  RateLimit failed_track_limit = {.burst = 30, .period = absl::Minutes(5)};
+  size_t rate_limit_clients = ClientRateLimiter::kDefaultMaxClients;  // buckets kept per limit
 };
 
 // InvalidArgument for options the RFC forbids (idle timeout under 600 s) or that cannot work.
@@ -53,6 +63,10 @@ class MtqpServer {
   uint16_t port() const;
   // "HOST:PORT" as bound (IPv6 in brackets).
   std::string endpoint() const;
+
+  // The limiters, for counters and tests.
+  const ClientRateLimiter& connection_limiter() const;
+  const ClientRateLimiter& failed_track_limiter() const;
 
   // Stops accepting, closes every connection, waits for the threads. Idempotent.
   void Stop();

@@ -168,6 +168,45 @@ TEST_F(MtqpServerTest, StopClosesOpenConnections) {
   server_->Stop();  // idempotent
 }
 
+// Over loopback every client is 127.0.0.1: one budget for all of this test's connections.
+TEST(MtqpServerRateLimitTest, FailedTracksAndConnectionsPerClientAddress) {
+  FakeLookup lookup;
+  ServerOptions options;
+  options.listen_host = "127.0.0.1";
+  options.listen_port = 0;
+  options.connection_limit = {.burst = 3, .period = absl::Hours(1)};
+  options.failed_track_limit = {.burst = 2, .period = absl::Hours(1)};
+  ASSERT_OK_AND_ASSIGN(auto server, MtqpServer::Start(options, lookup));
+  const std::string right = absl::StrCat("TRACK ", kEnvid, " ", kSecretB64, "\r\n");
+
+  RawClient c1(server->port());
+  EXPECT_TRUE(absl::StartsWith(c1.Line(), "+OK/MTQP"));
+  c1.Send(right);  // a success costs nothing
+  EXPECT_TRUE(absl::StartsWith(c1.Line(), "+OK+"));
+  c1.UntilDot();
+  c1.Send(absl::StrCat("TRACK unknown@a.example ", kSecretB64, "\r\nTRACK ", kEnvid,
+                       " c2hvcnQ=\r\n"));  // unknown ENVID; wrong (too short) secret
+  EXPECT_EQ(c1.Line() + "\r\n", mtqp::kNoInfoLine);
+  EXPECT_EQ(c1.Line() + "\r\n", mtqp::kNoInfoLine);
+  c1.Send(right);  // over the limit: the right secret gets no data either
+  EXPECT_EQ(c1.Line() + "\r\n", mtqp::kRateLimitedLine);
+  c1.Send("COMMENT other commands still work\r\n");
+  EXPECT_EQ(c1.Line(), "+OK");
+
+  RawClient c2(server->port());  // a new connection does not reset the budget
+  EXPECT_TRUE(absl::StartsWith(c2.Line(), "+OK/MTQP"));
+  c2.Send(right);
+  EXPECT_EQ(c2.Line() + "\r\n", mtqp::kRateLimitedLine);
+
+  RawClient c3(server->port());  // the third connection is the last one in the burst
+  EXPECT_TRUE(absl::StartsWith(c3.Line(), "+OK/MTQP"));
+  RawClient c4(server->port());
+  EXPECT_EQ(c4.Line() + "\r\n", mtqp::kTooManyConnectionsGreeting);  // item 4: /MTQP + /admin
+  EXPECT_EQ(c4.Line(), "<eof>");
+  EXPECT_EQ(server->connection_limiter().refused(), 1);
+  EXPECT_EQ(server->failed_track_limiter().refused(), 2);
+}
+
 TEST(ServerOptionsTest, Item49_IdleTimeoutAtLeastTenMinutes) {
   ServerOptions options;
   EXPECT_GE(options.idle_timeout, absl::Seconds(600));

@@ -87,6 +87,11 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeClientTls(const ClientTl
     return absl::InvalidArgumentError(absl::StrCat(
         "tls: CA ", options.ca_file.empty() ? "(system)" : options.ca_file, ": ", ec.message()));
   }
+  if (options.cert_file.empty() != options.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tls: a client certificate needs its key, and vice versa (certificate '",
+                     options.cert_file, "', key '", options.key_file, "')"));
+  }
   if (!options.cert_file.empty()) {
     if (context->use_certificate_chain_file(options.cert_file, ec); ec) {
       return absl::InvalidArgumentError(
@@ -95,6 +100,11 @@ absl::StatusOr<std::shared_ptr<asio::ssl::context>> MakeClientTls(const ClientTl
     if (context->use_private_key_file(options.key_file, asio::ssl::context::pem, ec); ec) {
       return absl::InvalidArgumentError(
           absl::StrCat("tls: key ", options.key_file, ": ", ec.message()));
+    }
+    if (SSL_CTX_check_private_key(context->native_handle()) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("tls: key ", options.key_file,
+                                                     " does not match ", options.cert_file, ": ",
+                                                     OpenSslError()));
     }
   }
   context->set_verify_mode(asio::ssl::verify_peer);
