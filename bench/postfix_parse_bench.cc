@@ -1,8 +1,13 @@
-// Parser benchmark (issue 8): the agent's per-line work, SyslogHeaderParser + PostfixParser +
-// Correlator, without I/O beyond reading the file and without shipping.
+// Parser benchmark (issue 8): the agent's per-line work, through the agent's own LinePipeline
+// as `mtrk-agent backfill` runs it (syslog header, Postfix parser, correlator, event ids,
+// validation, skip counters), without I/O beyond reading the file and without shipping.
 //
 //   postfix_parse_bench --file=mail.log   one pass over the file, as bench/run_parse_bench.sh
-//                                         times it against wc -l and pflogsumm
+//                                         times it against wc -l and pflogsumm; prints lines,
+//                                         facts, events and id_digest (FNV-1a over the event ids
+//                                         in order: a change must leave it as it was)
+//   postfix_parse_bench --full-digest --file=mail.log   the digest covers every field of every
+//                                         event (slower; for checking, not timing)
 //   postfix_parse_bench [--benchmark_*]   Google Benchmark micro-benchmarks per line
 #include <benchmark/benchmark.h>
 
@@ -17,9 +22,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "agent/app/agent_metrics.h"
+#include "agent/app/line_pipeline.h"
+#include "agent/app/run_config.h"
 #include "agent/correlate/correlator.h"
 #include "agent/parse/postfix/postfix_parser.h"
 #include "agent/parse/syslog_header.h"
+#include "common/model/hop_event_proto.h"
+#include "mtrk/v1/event.pb.h"
 
 namespace {
 
@@ -33,7 +43,29 @@ const mtrk::agent::parse::SyslogHeaderOptions kOptions{
 
 struct Totals {
   uint64_t lines = 0, facts = 0, events = 0, errors = 0;
+  uint64_t id_digest = 0;  // order-sensitive FNV-1a over event ids: same output, same digest
 };
+
+// --full-digest: the digest covers every field of every event (via its wire form), to check
+// that a change leaves the output identical; off for timing.
+bool full_digest = false;
+
+void Count(const std::vector<mtrk::model::HopEvent>& events, Totals* t) {
+  if (full_digest) {
+    for (const mtrk::model::HopEvent& e : events) {
+      mtrk::v1::HopEvent proto;
+      mtrk::model::ToProto(e, &proto);
+      for (char c : proto.SerializeAsString()) {
+        t->id_digest = (t->id_digest ^ static_cast<uint8_t>(c)) * 1099511628211u;
+      }
+    }
+  }
+  for (const mtrk::model::HopEvent& e : events) {
+    for (char c : e.event_id)
+      t->id_digest = (t->id_digest ^ static_cast<uint8_t>(c)) * 1099511628211u;
+  }
+  t->events += events.size();
+}
 
 // The agent's loop body for one line.
 inline void Feed(const mtrk::agent::parse::SyslogHeaderParser& headers,
@@ -51,9 +83,12 @@ inline void Feed(const mtrk::agent::parse::SyslogHeaderParser& headers,
     return;
   }
   if (!std::holds_alternative<mtrk::agent::parse::Unrelated>(*fact)) ++t->facts;
-  t->events += correlator.Add(*line, *fact, position).size();
+  Count(correlator.Add(*line, *std::move(fact), position), t);
 }
 
+// One pass over the file as `mtrk-agent backfill` makes it: blocks read with fread, lines found
+// with memchr and fed from the buffer, through the agent's own LinePipeline (syslog header,
+// Postfix parser, correlator, event ids, validation, skip counters by program and kind).
 int RunFile(const char* path) {
   std::FILE* f = std::fopen(path, "rb");
   if (f == nullptr) {
@@ -61,11 +96,15 @@ int RunFile(const char* path) {
     return 1;
   }
   const absl::Time start = absl::Now();
-  const mtrk::agent::parse::SyslogHeaderParser headers(kOptions);
-  const std::unique_ptr<mtrk::agent::parse::LineParser> parser =
-      mtrk::agent::parse::NewPostfixParser();
-  Correlator correlator({});
-  Totals t;
+  mtrk::agent::app::AgentMetrics metrics;
+  mtrk::agent::app::LinePipeline pipeline(mtrk::agent::app::RunConfig{}, kOptions.reference,
+                                          metrics, {.checkpoints = false});
+  Totals t{.id_digest = 14695981039346656037u};
+  std::vector<mtrk::model::HopEvent> events;
+  const auto drain = [&] {
+    Count(events, &t);
+    events.clear();  // the backfill ships them in batches
+  };
   std::vector<char> buf(1 << 20);
   size_t have = 0;
   uint64_t position = 0;
@@ -77,27 +116,35 @@ int RunFile(const char* path) {
       const void* nl = std::memchr(buf.data() + begin, '\n', end - begin);
       if (nl == nullptr) break;
       const size_t stop = static_cast<const char*>(nl) - buf.data();
-      Feed(headers, *parser, correlator, absl::string_view(buf.data() + begin, stop - begin),
-           position, &t);
+      pipeline.Feed(absl::string_view(buf.data() + begin, stop - begin), position, &events);
       position += stop + 1 - begin;
       begin = stop + 1;
     }
+    drain();
     have = end - begin;
     std::memmove(buf.data(), buf.data() + begin, have);
     if (got == 0) {
-      if (have > 0)
-        Feed(headers, *parser, correlator, absl::string_view(buf.data(), have), position, &t);
+      if (have > 0) pipeline.Feed(absl::string_view(buf.data(), have), position, &events);
       break;
     }
     if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
   }
   std::fclose(f);
-  t.events += correlator.Flush().size();
+  pipeline.Flush(&events);
+  drain();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  std::printf("lines=%llu facts=%llu events=%llu errors=%llu seconds=%.3f lines_per_s=%.0f\n",
-              static_cast<unsigned long long>(t.lines), static_cast<unsigned long long>(t.facts),
-              static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(t.errors),
-              seconds, t.lines / seconds);
+  t.lines = static_cast<uint64_t>(metrics.lines_read.load());
+  t.errors =
+      static_cast<uint64_t>(metrics.skipped_bad_header.load() + metrics.skipped_malformed.load() +
+                            metrics.invalid_events.load());
+  t.facts = t.lines - static_cast<uint64_t>(metrics.skipped_unrelated.load()) - t.errors +
+            static_cast<uint64_t>(metrics.invalid_events.load());
+  std::printf(
+      "lines=%llu facts=%llu events=%llu errors=%llu id_digest=%016llx seconds=%.3f "
+      "lines_per_s=%.0f\n",
+      static_cast<unsigned long long>(t.lines), static_cast<unsigned long long>(t.facts),
+      static_cast<unsigned long long>(t.events), static_cast<unsigned long long>(t.errors),
+      static_cast<unsigned long long>(t.id_digest), seconds, t.lines / seconds);
   return 0;
 }
 
@@ -162,6 +209,7 @@ BENCHMARK(BM_Pipeline);
 
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--full-digest") == 0) full_digest = true;
     if (absl::StartsWith(argv[i], "--file=")) return RunFile(argv[i] + 7);
   }
   benchmark::Initialize(&argc, argv);

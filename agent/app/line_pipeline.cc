@@ -1,6 +1,8 @@
 #include "agent/app/line_pipeline.h"
 
 #include <algorithm>
+#include <cassert>
+#include <iterator>
 #include <utility>
 #include <variant>
 
@@ -19,10 +21,10 @@ correlate::CorrelatorOptions CorrelatorOptionsOf(const RunConfig& c) {
   return o;
 }
 
-// The queue id a fact is about; empty for Unrelated.
-std::string QueueIdOf(const parse::LineFact& fact) {
+// The queue id a fact is about; empty for Unrelated. A view into the fact.
+absl::string_view QueueIdOf(const parse::LineFact& fact) {
   return std::visit(
-      [](const auto& f) -> std::string {
+      [](const auto& f) -> absl::string_view {
         if constexpr (requires { f.queue_id; }) {
           return f.queue_id;
         } else {
@@ -34,15 +36,26 @@ std::string QueueIdOf(const parse::LineFact& fact) {
 
 }  // namespace
 
-LinePipeline::LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics)
+LinePipeline::LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics,
+                           Options options)
     : metrics_(metrics),
+      options_(options),
       idle_eviction_(config.idle_eviction),
       headers_({.zone = config.zone, .reference = reference}),
       parser_(parse::NewPostfixParser()),
       correlator_(CorrelatorOptionsOf(config)) {}
 
 void LinePipeline::Take(std::vector<model::HopEvent> events, std::vector<model::HopEvent>* out) {
-  for (model::HopEvent& e : events) {
+  const size_t first = out->size();
+  out->insert(out->end(), std::make_move_iterator(events.begin()),
+              std::make_move_iterator(events.end()));
+  ValidateFrom(first, out);
+}
+
+void LinePipeline::ValidateFrom(size_t first, std::vector<model::HopEvent>* out) {
+  size_t kept = first;
+  for (size_t i = first; i < out->size(); ++i) {
+    model::HopEvent& e = (*out)[i];
     if (absl::Status valid = model::ValidateHopEvent(e); !valid.ok()) {
       // The collector rejects a whole batch for one bad event; drop it here, counted.
       ++metrics_.invalid_events;
@@ -51,8 +64,10 @@ void LinePipeline::Take(std::vector<model::HopEvent> events, std::vector<model::
       continue;
     }
     ++metrics_.events;
-    out->push_back(std::move(e));
+    if (kept != i) (*out)[kept] = std::move(e);
+    ++kept;
   }
+  out->resize(kept);
 }
 
 void LinePipeline::FeedTooLong() {
@@ -71,15 +86,17 @@ void LinePipeline::Feed(absl::string_view raw, uint64_t position,
   absl::StatusOr<parse::LineFact> fact = parser_->Parse(*line);
   if (!fact.ok()) {
     ++metrics_.skipped_malformed;
+    metrics_.skipped_by_kind.Add(parse::ProgramName(line->program), "malformed");
     return;
   }
-  if (std::holds_alternative<parse::Unrelated>(*fact)) {
+  if (const auto* unrelated = std::get_if<parse::Unrelated>(&*fact)) {
     ++metrics_.skipped_unrelated;
+    metrics_.skipped_by_kind.Add(parse::ProgramName(line->program), unrelated->kind);
     return;
   }
-  const std::string queue_id = QueueIdOf(*fact);
+  const absl::string_view queue_id = QueueIdOf(*fact);
   if (!skip_.empty() && line->time > skip_until_) skip_.clear();  // replay is past them
-  if (!queue_id.empty()) {
+  if (options_.checkpoints && !queue_id.empty()) {
     std::string key =
         absl::StrCat(line->host, "|", parse::InstanceName(line->program), "|", queue_id);
     // client=/uid= opens a new message even for a queue id seen before (Postfix reuses them).
@@ -98,7 +115,9 @@ void LinePipeline::Feed(absl::string_view raw, uint64_t position,
     recent_.push_back(Recent{position, it->second, std::move(key)});
   }
   latest_time_ = std::max(latest_time_, line->time);
-  Take(correlator_.Add(*line, *fact, position), out);
+  const size_t first_new = out->size();
+  correlator_.Add(*line, *std::move(fact), position, out);
+  if (out->size() > first_new) ValidateFrom(first_new, out);
   // Idle eviction once per minute of log time: decided by the lines alone, so a replay after a
   // restart evicts the same messages.
   if (const int64_t minute = absl::ToUnixSeconds(latest_time_) / 60; minute != eviction_minute_) {
@@ -110,6 +129,7 @@ void LinePipeline::Feed(absl::string_view raw, uint64_t position,
 void LinePipeline::Flush(std::vector<model::HopEvent>* out) { Take(correlator_.Flush(), out); }
 
 LinePipeline::Checkpoint LinePipeline::SafeCheckpoint(uint64_t next_position) {
+  assert(options_.checkpoints);
   Checkpoint cp;
   cp.position = std::min(next_position, correlator_.OldestOpenPosition().value_or(next_position));
   // Carried skip keys must stay active as long as in the checkpoint they came from.

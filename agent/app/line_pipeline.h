@@ -33,8 +33,18 @@ namespace mtrk::agent::app {
 
 class LinePipeline {
  public:
+  struct Options {
+    // Keep what SafeCheckpoint needs (a message key per tracked line since the last checkpoint,
+    // and every open key's first position). Tailing needs it; a one-pass backfill, which never
+    // checkpoints, turns it off: it costs an allocation per line and grows without a checkpoint.
+    bool checkpoints = true;
+  };
+
   // `reference`: the time RFC 3164 years are inferred from.
-  LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics);
+  LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics)
+      : LinePipeline(config, reference, metrics, Options{}) {}
+  LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics,
+               Options options);
 
   // Feeds one line (without '\n') that starts at `position`; appends the events it completes.
   void Feed(absl::string_view raw, uint64_t position, std::vector<model::HopEvent>* out);
@@ -49,6 +59,7 @@ class LinePipeline {
     std::vector<std::string> skip_keys;        // see above
   };
   // The replay start for what has been fed so far (see above); forgets what it no longer needs.
+  // Only with Options::checkpoints.
   Checkpoint SafeCheckpoint(uint64_t next_position);
   // After a restart, before the first Feed: the checkpoint's skip keys and latest time.
   void Resume(const std::vector<std::string>& skip_keys, absl::Time latest);
@@ -58,8 +69,11 @@ class LinePipeline {
 
  private:
   void Take(std::vector<model::HopEvent> events, std::vector<model::HopEvent>* out);
+  // Drops (and counts) the invalid events among (*out)[first...], keeping the order.
+  void ValidateFrom(size_t first, std::vector<model::HopEvent>* out);
 
   AgentMetrics& metrics_;
+  const Options options_;
   const absl::Duration idle_eviction_;
   const parse::SyslogHeaderParser headers_;
   const std::unique_ptr<parse::LineParser> parser_;

@@ -68,5 +68,68 @@ TEST(LinePipelineTest, ReplayFromAnyCheckpointRebuildsTheSameEventsAndNoFragment
   }
 }
 
+TEST(LinePipelineTest, SkippedLinesAreCountedByProgramAndKind) {
+  const struct {
+    absl::string_view line;
+    absl::string_view program, kind;  // labels it is counted under; empty: not skipped
+  } kCases[] = {
+      {"Nov 23 10:00:00 mta-a postfix/smtpd[1]: connect from h[1.2.3.4]", "smtpd", "no-queue-id"},
+      {"Nov 23 10:00:01 mta-a postfix/smtpd[1]: NOQUEUE: reject: RCPT from h[1.2.3.4]: 554 5.7.1 "
+       "<x@b>: Relay access denied; from=<s@a> to=<x@b> proto=ESMTP helo=<h>",
+       "smtpd", "noqueue-reject"},
+      {"Nov 23 10:00:02 mta-a dovecot[7]: imap-login: Login: user=<u>", "other", "not-postfix"},
+      {"Nov 23 10:00:03 mta-a amavis[8]: (08-01) Passed CLEAN {RelayedInbound}", "other",
+       "not-postfix"},
+      {"Nov 23 10:00:04 mta-a postfix/smtp[3]: C000000001: to=<r@b>, status=deferred (no dsn)",
+       "smtp", "malformed"},
+      {"Nov 23 10:00:05 mta-a postfix/qmgr[2]: C000000001: something new", "qmgr", "unrecognised"},
+      {"Nov 23 10:00:06 mta-a postfix/smtpd[1]: C000000001: client=h[1.2.3.4]", "", ""},
+      {"not a syslog line", "", ""},  // bad header: counted by reason only
+  };
+  AgentMetrics metrics;
+  const absl::Time reference = absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone());
+  LinePipeline pipeline(RunConfig{}, reference, metrics, {.checkpoints = false});
+  std::vector<model::HopEvent> events;
+  for (size_t i = 0; i < std::size(kCases); ++i) pipeline.Feed(kCases[i].line, i, &events);
+  for (const auto& c : kCases) {
+    if (c.program.empty()) continue;
+    SCOPED_TRACE(c.line);
+    EXPECT_GE(metrics.skipped_by_kind.Get(c.program, c.kind), 1);
+  }
+  EXPECT_EQ(metrics.skipped_by_kind.Get("other", "not-postfix"), 2);
+  EXPECT_EQ(metrics.skipped_by_kind.Get("smtp", "malformed"), 1);
+  EXPECT_EQ(metrics.skipped_unrelated.load(), 5);
+  EXPECT_EQ(metrics.skipped_malformed.load(), 1);
+  EXPECT_EQ(metrics.skipped_bad_header.load(), 1);
+  const std::string text = metrics.Render();
+  EXPECT_THAT(text, testing::HasSubstr("# TYPE mtrk_agent_lines_skipped_by_kind_total counter\n"));
+  EXPECT_THAT(text, testing::HasSubstr(
+                        "mtrk_agent_lines_skipped_by_kind_total{program=\"smtpd\",kind=\"no-queue-"
+                        "id\"} 1\n"));
+  EXPECT_THAT(text, testing::HasSubstr(
+                        "mtrk_agent_lines_skipped_by_kind_total{program=\"other\",kind=\"not-"
+                        "postfix\"} 2\n"));
+  EXPECT_THAT(text, testing::Not(testing::HasSubstr("program=\"dovecot\"")));
+}
+
+TEST(SkippedLineCountsTest, LabelsAreBounded) {
+  SkippedLineCounts counts;
+  counts.Add("smtpd", "no-queue-id");
+  counts.Add("x-unknown-program", "no-queue-id");  // any program name a log may hold
+  counts.Add("smtpd", "a kind the parser does not name");
+  counts.Add("", "");
+  EXPECT_EQ(counts.Get("smtpd", "no-queue-id"), 1);
+  EXPECT_EQ(counts.Get("other", "no-queue-id"), 1);
+  EXPECT_EQ(counts.Get("smtpd", "other"), 1);
+  EXPECT_EQ(counts.Get("other", ""), 1);
+  std::string text;
+  counts.Render(&text);
+  EXPECT_EQ(text,
+            "mtrk_agent_lines_skipped_by_kind_total{program=\"smtpd\",kind=\"no-queue-id\"} 1\n"
+            "mtrk_agent_lines_skipped_by_kind_total{program=\"smtpd\",kind=\"other\"} 1\n"
+            "mtrk_agent_lines_skipped_by_kind_total{program=\"other\",kind=\"no-queue-id\"} 1\n"
+            "mtrk_agent_lines_skipped_by_kind_total{program=\"other\",kind=\"unclassified\"} 1\n");
+}
+
 }  // namespace
 }  // namespace mtrk::agent::app

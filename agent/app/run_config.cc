@@ -111,6 +111,12 @@ absl::Status ParseInto(const YAML::Node& root, RunConfig* c) {
         }
         if (key == "max_line_bytes") return size(&c->max_line_bytes)(full, n);
         if (key == "poll_interval") return dur(&c->poll_interval)(full, n);
+        if (key == "inotify") {
+          absl::StatusOr<std::string> v = Scalar(n, full);
+          if (!v.ok()) return v.status();
+          if (!absl::SimpleAtob(*v, &c->inotify)) return Bad(full, "not true or false");
+          return absl::OkStatus();
+        }
         return Bad(full, "unknown key");
       });
   if (!s.ok()) return s;
@@ -276,10 +282,11 @@ std::string DefaultsYaml() {
       "  max_backoff: ", absl::FormatDuration(d.max_backoff), "\n",
       "log:\n"
       "  path: \"\"               # required for `run`\n"
-      "  rotated: []             # default: [<path>.1]\n"
+      "  rotated: []             # besides <path>.N, <path>-DATE... in its directory\n"
       "  timezone: ",
       d.timezone, "\n", "  max_line_bytes: ", d.max_line_bytes, "\n",
       "  poll_interval: ", absl::FormatDuration(d.poll_interval), "\n",
+      "  inotify: ", d.inotify ? "true" : "false", "\n",
       "postfix:\n"
       "  reporting_mta: \"\"      # default: each line's syslog host\n"
       "  tracked_next_hops: []\n"

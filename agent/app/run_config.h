@@ -25,12 +25,16 @@ struct RunConfig {
   absl::Duration initial_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(10);  // collector down: retry at least this often
   // log:
-  std::string log_path;              // the file syslog writes; required for run
-  std::vector<std::string> rotated;  // where rotation moves it; empty: log_path + ".1"
-  std::string timezone = "UTC";      // of RFC 3164 timestamps
+  std::string log_path;  // the file syslog writes; required for run
+  // Where rotation moves it (names or glob patterns), besides the rotated-looking siblings
+  // "<log_path><sep><digits>" (mail.log.1, maillog-20261123), which are always looked at.
+  std::vector<std::string> rotated;
+  std::string timezone = "UTC";  // of RFC 3164 timestamps
   absl::TimeZone zone = absl::UTCTimeZone();
-  uint64_t max_line_bytes = 64 * 1024;                     // longer lines are skipped and counted
-  absl::Duration poll_interval = absl::Milliseconds(200);  // at EOF: "new lines within 1 s"
+  uint64_t max_line_bytes = 64 * 1024;  // longer lines are skipped and counted
+  // Without inotify (or as a safety net with it): how often to look at EOF.
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  bool inotify = true;  // wake on writes and rotations at once; polling stays the fallback
   // postfix:
   std::string reporting_mta;  // empty: each line's syslog host
   std::vector<std::string> tracked_next_hops;

@@ -55,6 +55,7 @@ TEST(RunConfigTest, RejectsUnknownKeysAndBadValues) {
       {"collector: {deadline: soon}", "collector.deadline"},
       {"log: {timezone: Mars/Olympus}", "unknown zone"},
       {"collector: {batch_events: 0}", "batch_events"},
+      {"log: {inotify: maybe}", "log.inotify: not true or false"},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.yaml);
@@ -78,6 +79,10 @@ TEST(RunConfigTest, DefaultsParseBack) {
   absl::StatusOr<RunConfig> c = ParseRunConfig(DefaultsYaml());
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->spool_max_bytes, RunConfig{}.spool_max_bytes);
+  EXPECT_TRUE(c->inotify);
+  c = ParseRunConfig("log: {inotify: false, rotated: [/var/log/old/mail.log.*]}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->inotify);
 }
 
 }  // namespace

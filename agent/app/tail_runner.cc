@@ -1,5 +1,7 @@
 #include "agent/app/tail_runner.h"
 
+#include <algorithm>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +67,18 @@ void SleepUnlessStopped(absl::Duration d, const std::atomic<bool>& stop) {
   }
 }
 
+// Waits up to d (the poll interval: the fallback) for inotify to report a change to the log,
+// returning early once stop is set. Steps of 50 ms: the stop signal may land on another thread;
+// `tick` runs after each (gauges such as the ship lag stay fresh however long d is).
+void WaitForLogUnlessStopped(tail::Follower& follower, absl::Duration d,
+                             const std::atomic<bool>& stop, const std::function<void()>& tick) {
+  const absl::Time end = absl::Now() + d;
+  while (!stop.load() && absl::Now() < end) {
+    if (follower.WaitForChange(std::min(absl::Milliseconds(50), end - absl::Now()))) return;
+    tick();
+  }
+}
+
 }  // namespace
 
 absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
@@ -106,7 +120,8 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
   LinePipeline pipeline(config, absl::Now(), metrics);
   tail::Follower follower({.path = config.log_path,
                            .rotated = config.rotated,
-                           .max_line_bytes = config.max_line_bytes});
+                           .max_line_bytes = config.max_line_bytes,
+                           .inotify = config.inotify});
   const std::optional<StoredCheckpoint> stored = ParseCheckpoint(spool->checkpoint());
   std::optional<tail::TailCheckpoint> checkpoint;
   if (stored.has_value()) {
@@ -119,7 +134,7 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
     if (!absl::IsNotFound(started)) return started;
     if (!warned) spdlog::warn("agent: {}; waiting for it", std::string(started.message()));
     warned = true;
-    SleepUnlessStopped(config.poll_interval, stop);
+    WaitForLogUnlessStopped(follower, config.poll_interval, stop, [] {});
   }
   if (stop.load()) return absl::OkStatus();
   spdlog::info("agent: tailing {} from {}", config.log_path,
@@ -127,13 +142,20 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
 
   std::vector<model::HopEvent> pending;
   absl::Time last_commit = absl::Now();
+  bool read_since_commit = false;
   const auto commit = [&]() -> absl::Status {
     std::vector<std::string> records;
+    std::vector<absl::Time> log_times;  // of each record's oldest event: the ship lag
     for (size_t begin = 0; begin < pending.size(); begin += config.batch_events) {
       v1::PushEventsRequest request;
+      absl::Time oldest = absl::InfiniteFuture();
       const size_t end = std::min(pending.size(), begin + config.batch_events);
-      for (size_t i = begin; i < end; ++i) model::ToProto(pending[i], request.add_events());
+      for (size_t i = begin; i < end; ++i) {
+        model::ToProto(pending[i], request.add_events());
+        oldest = std::min(oldest, pending[i].event_time);
+      }
       records.push_back(request.SerializeAsString());
+      log_times.push_back(oldest);
     }
     std::optional<std::string> cp_text;
     const LinePipeline::Checkpoint safe = pipeline.SafeCheckpoint(follower.next_position());
@@ -143,8 +165,9 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
       cp_text = FormatCheckpoint(*cp, safe);
       follower.ForgetBefore(safe.position);
     }
-    MTRK_RETURN_IF_ERROR(spool->Append(records, cp_text));
+    MTRK_RETURN_IF_ERROR(spool->Append(records, cp_text, log_times));
     pending.clear();
+    read_since_commit = false;
     last_commit = absl::Now();
     return absl::OkStatus();
   };
@@ -157,13 +180,20 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
     metrics.events_sent = shipper.stats().events_sent.load();
     metrics.events_stored = shipper.stats().events_stored.load();
     metrics.push_retries = shipper.stats().retries.load();
+    metrics.events_quarantined = shipper.stats().events_quarantined.load();
+    metrics.tail_inotify = follower.stats().inotify ? 1 : 0;
+    const absl::Time now = absl::Now();
     if (pipeline.latest_line_time() != absl::InfinitePast()) {
-      metrics.lag_seconds = absl::ToInt64Seconds(absl::Now() - pipeline.latest_line_time());
+      metrics.lag_seconds = absl::ToInt64Seconds(now - pipeline.latest_line_time());
     }
+    const std::optional<absl::Time> oldest = spool->oldest_log_time();
+    metrics.ship_lag_seconds =
+        oldest.has_value() ? std::max<int64_t>(0, absl::ToInt64Seconds(now - *oldest)) : 0;
   };
 
   bool paused = false;
   const tail::Follower::LineSink sink = [&](const tail::Follower::Line& line) {
+    read_since_commit = true;
     if (line.too_long) {
       pipeline.FeedTooLong();
     } else {
@@ -198,7 +228,16 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
         absl::Now() - last_commit >= config.commit_interval) {
       MTRK_RETURN_IF_ERROR(commit());
     }
-    if (*n == 0) SleepUnlessStopped(config.poll_interval, stop);
+    if (*n == 0) {
+      // Lines read since the last commit are committed on time even if the log goes quiet and
+      // no inotify event comes before the (possibly long) poll interval.
+      absl::Duration wait = config.poll_interval;
+      if (read_since_commit) {
+        wait = std::min(wait, std::max(absl::ZeroDuration(),
+                                       last_commit + config.commit_interval - absl::Now()));
+      }
+      WaitForLogUnlessStopped(follower, wait, stop, refresh_metrics);
+    }
   }
   MTRK_RETURN_IF_ERROR(commit());
   spdlog::info("agent: stopping; {} records left in the spool", spool->records());

@@ -65,6 +65,9 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "agent/parse/line_parser.h"
 #include "common/model/hop_event.h"
@@ -103,8 +106,12 @@ class Correlator {
 
   // Feeds one parsed line; returns the events it completes (often none). `position` is where the
   // line starts in its input (any monotonically increasing number): see OldestOpenPosition.
-  std::vector<model::HopEvent> Add(const parse::LogLine& line, const parse::LineFact& fact,
+  // The fact is taken by value so that its strings move into the message (pass an rvalue).
+  std::vector<model::HopEvent> Add(const parse::LogLine& line, parse::LineFact fact,
                                    uint64_t position = 0);
+  // As above, appending the events to *out (no vector per line: the agent's hot path).
+  void Add(const parse::LogLine& line, parse::LineFact fact, uint64_t position,
+           std::vector<model::HopEvent>* out);
 
   // The position of the first line of the oldest message still open, or nullopt if none is.
   // A checkpoint must not pass it: replaying from there rebuilds every open message after a
@@ -128,17 +135,29 @@ class Correlator {
   // For lookups without building a Key (three allocations per line otherwise).
   using KeyView = std::tuple<std::string_view, std::string_view, std::string_view>;
   static KeyView ViewOf(const parse::LogLine& line, absl::string_view queue_id);
-  // Orders Key and KeyView alike (element-wise, as string views).
-  struct KeyLess {
+  // Hashes and compares Key and KeyView alike (element-wise, as string views), so lookups need
+  // no Key. A hash map: the ordered map it replaced showed in the profile (issue 8); Flush and
+  // EvictIdle sort what they emit, so the output order is still by key.
+  struct KeyHash {
+    using is_transparent = void;
+    template <typename A>
+    size_t operator()(const A& a) const {
+      return absl::Hash<std::tuple<absl::string_view, absl::string_view, absl::string_view>>{}(
+          {View(std::get<0>(a)), View(std::get<1>(a)), View(std::get<2>(a))});
+    }
+  };
+  struct KeyEq {
     using is_transparent = void;
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
-      return std::tuple<std::string_view, std::string_view, std::string_view>(
-                 std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
-             std::tuple<std::string_view, std::string_view, std::string_view>(
-                 std::get<0>(b), std::get<1>(b), std::get<2>(b));
+      return View(std::get<0>(a)) == View(std::get<0>(b)) &&
+             View(std::get<1>(a)) == View(std::get<1>(b)) &&
+             View(std::get<2>(a)) == View(std::get<2>(b));
     }
   };
+  static absl::string_view View(std::string_view s) {
+    return absl::string_view(s.data(), s.size());
+  }
 
   struct Outcome {
     parse::RecipientOutcome fact;
@@ -166,15 +185,24 @@ class Correlator {
   };
 
   Message& Open(const parse::LogLine& line, absl::string_view queue_id);
-  void Finish(const Message& m, std::vector<model::HopEvent>* out);
-  model::HopEvent Base(const Message& m, bool member) const;
-  model::HopEvent FromOutcome(const Message& m, const Outcome& o, bool member) const;
+  // Emits a message's buffered outcomes. The caller forgets the message right after: its strings
+  // move into the events.
+  void Finish(Message& m, std::vector<model::HopEvent>* out);
+  // Finishes and forgets the messages `pick` selects, in key order (deterministic output).
+  template <typename Pick>
+  void FinishAll(Pick pick, std::vector<model::HopEvent>* out);
+  // Which strings an event may take instead of copying: none, the outcome's, or also the
+  // message's (the last event of a finished message).
+  enum class Last { kNo, kOfOutcome, kOfMessage };
+  model::HopEvent Base(Message& m, bool member, bool last = false) const;
+  model::HopEvent FromOutcome(Message& m, Outcome& o, bool member, Last last) const;
   void Emit(model::HopEvent event, std::vector<model::HopEvent>* out);
   // Every recipient still deferred or held fails now (expiry, deletion).
   void FailDeferred(Message& m, absl::Time now, const std::string* diagnostic);
 
   CorrelatorOptions options_;
-  std::map<Key, Message, KeyLess> messages_;  // ordered, so Flush is deterministic
+  // Node-based: Add holds a Message& across Open calls.
+  absl::node_hash_map<Key, Message, KeyHash, KeyEq> messages_;
   CorrelatorStats stats_;
   uint64_t current_position_ = 0;                           // of the line being added
   std::deque<std::pair<absl::Time, Key>> awaiting_origin_;  // removed notifications, by time

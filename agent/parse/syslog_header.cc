@@ -34,13 +34,15 @@ absl::Status ParseRfc3164Fields(absl::string_view* rest, absl::string_view raw, 
   absl::string_view s = *rest;
   if (s.size() < 16) return Malformed("line too short for a timestamp", raw);
   int month = 0;
-  for (size_t i = 0; i < kMonths.size(); ++i) {
-    if (s.substr(0, 3) == kMonths[i]) month = static_cast<int>(i) + 1;
+  for (size_t i = 0; i < kMonths.size() && month == 0; ++i) {
+    if (s[0] == kMonths[i][0] && s[1] == kMonths[i][1] && s[2] == kMonths[i][2]) {
+      month = static_cast<int>(i) + 1;
+    }
   }
   if (month == 0 || s[3] != ' ') return Malformed("no month", raw);
   s.remove_prefix(4);
   if (s[0] == ' ') s.remove_prefix(1);  // space-padded day
-  const size_t day_end = s.find(' ');
+  const size_t day_end = s[0] == ' ' ? 0 : s[1] == ' ' ? 1 : s[2] == ' ' ? 2 : s.find(' ');
   int day = 0;
   if (day_end == absl::string_view::npos || day_end > 2 ||
       !ParseFixedDigits(s.substr(0, day_end), &day) || day < 1 || day > 31) {
@@ -142,7 +144,77 @@ absl::string_view InstanceName(absl::string_view program) {
   return slash == absl::string_view::npos ? program : program.substr(0, slash);
 }
 
+// The common case in one pass, without Status objects: "Mmm dd hh:mm:ss host prog[pid]: text"
+// (day space-padded or not) in an hour the cache holds. Anything else, including every error,
+// returns false and takes the general path below, which gives the same result for what this
+// accepts. Measured: the general path was 8% of the agent's per-line instructions (issue 8).
+bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const {
+  const char* p = raw.data();
+  const char* const end = p + raw.size();
+  if (raw.size() < 20 || p[3] != ' ' || p[6] != ' ' || p[9] != ':' || p[12] != ':' ||
+      p[15] != ' ') {
+    return false;
+  }
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (!digit(p[5]) || !digit(p[7]) || !digit(p[8]) || !digit(p[10]) || !digit(p[11]) ||
+      !digit(p[13]) || !digit(p[14]) || !(p[4] == ' ' || digit(p[4]))) {
+    return false;
+  }
+  int month = 0;
+  for (size_t i = 0; i < kMonths.size(); ++i) {
+    if (p[0] == kMonths[i][0] && p[1] == kMonths[i][1] && p[2] == kMonths[i][2]) {
+      month = static_cast<int>(i) + 1;
+      break;
+    }
+  }
+  const int day = (p[4] == ' ' ? 0 : (p[4] - '0') * 10) + (p[5] - '0');
+  const int hh = (p[7] - '0') * 10 + (p[8] - '0');
+  const int mm = (p[10] - '0') * 10 + (p[11] - '0');
+  const int ss = (p[13] - '0') * 10 + (p[14] - '0');
+  if (month == 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
+  // The hour cache (see Rfc3164Time); a miss takes the general path, which fills it.
+  const uint64_t key = (static_cast<uint64_t>(month) << 10 | static_cast<uint64_t>(day) << 5 |
+                        static_cast<uint64_t>(hh))
+                       << 40;
+  const uint64_t cached = hour_cache_.packed.load(std::memory_order_relaxed);
+  if (cached == 0 || (cached & ~((uint64_t{1} << 40) - 1)) != key) return false;
+  const int64_t hours = static_cast<int64_t>(cached & ((uint64_t{1} << 40) - 1)) - 1;
+  const absl::Time t = absl::FromUnixSeconds(hours * 3600 + mm * 60 + ss);
+  if (t > options_.reference + kMaxFuture) return false;
+
+  const char* host = p + 16;
+  const char* q = host;
+  while (q < end && *q != ' ') ++q;
+  if (q == host || q == end) return false;
+  const char* prog = q + 1;
+  q = prog;
+  while (q < end && *q != '[' && *q != ':' && *q != ' ') ++q;
+  if (q == prog || q == end) return false;
+  const char* prog_end = q;
+  int64_t pid = -1;
+  if (*q == '[') {
+    pid = 0;
+    const char* d = ++q;
+    while (q < end && digit(*q) && q - d < 16) pid = pid * 10 + (*q++ - '0');
+    if (q == d || q == end || *q != ']') return false;
+    ++q;
+  }
+  if (q == end || *q != ':') return false;
+  ++q;
+  if (q < end && *q == ' ') ++q;
+  const char* text_end = end;
+  while (text_end > q && (text_end[-1] == '\n' || text_end[-1] == '\r')) --text_end;
+  if (text_end < q) return false;
+  line->time = t;
+  line->host = absl::string_view(host, static_cast<size_t>(prog - 1 - host));
+  line->program = absl::string_view(prog, static_cast<size_t>(prog_end - prog));
+  line->pid = pid;
+  line->text = absl::string_view(q, static_cast<size_t>(text_end - q));
+  return true;
+}
+
 absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
+  if (LogLine line; ParseCommon(raw, &line)) return line;
   absl::string_view rest = raw;
   while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
   LogLine line;
@@ -161,22 +233,40 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
     line.time = *t;
   }
 
-  const size_t host_end = rest.find(' ');
-  if (host_end == 0 || host_end == absl::string_view::npos) return Malformed("no host", raw);
+  size_t host_end = 0;  // a short inline scan beats a call to memchr here (profile, issue 8)
+  while (host_end < rest.size() && rest[host_end] != ' ') ++host_end;
+  if (host_end == 0 || host_end == rest.size()) return Malformed("no host", raw);
   line.host = rest.substr(0, host_end);
   rest.remove_prefix(host_end + 1);
 
-  // The tag: "program[pid]: " or "program: ".
-  const size_t tag_end = rest.find_first_of("[: ");
-  if (tag_end == 0 || tag_end == absl::string_view::npos) return Malformed("no program", raw);
+  // The tag: "program[pid]: " or "program: ". A plain loop: find_first_of builds a lookup
+  // table per call, which showed in the profile (issue 8).
+  size_t tag_end = 0;
+  while (tag_end < rest.size() && rest[tag_end] != '[' && rest[tag_end] != ':' &&
+         rest[tag_end] != ' ') {
+    ++tag_end;
+  }
+  if (tag_end == 0 || tag_end == rest.size()) return Malformed("no program", raw);
   line.program = rest.substr(0, tag_end);
   rest.remove_prefix(tag_end);
   if (rest[0] == '[') {
-    const size_t close = rest.find(']');
+    size_t close = 1;
     int64_t pid = 0;
-    if (close == absl::string_view::npos || !absl::SimpleAtoi(rest.substr(1, close - 1), &pid) ||
-        pid < 0) {
-      return Malformed("bad [pid]", raw);
+    bool digits = true;  // the usual "[1234]": no SimpleAtoi (which also takes signs, spaces)
+    for (; close < rest.size() && rest[close] != ']'; ++close) {
+      const char c = rest[close];
+      if (c < '0' || c > '9') {
+        digits = false;
+      } else if (digits && close <= 17) {
+        pid = pid * 10 + (c - '0');
+      }
+    }
+    if (close == rest.size()) return Malformed("bad [pid]", raw);
+    if (!digits || close == 1 || close > 17) {
+      pid = 0;
+      if (!absl::SimpleAtoi(rest.substr(1, close - 1), &pid) || pid < 0) {
+        return Malformed("bad [pid]", raw);
+      }
     }
     line.pid = pid;
     rest.remove_prefix(close + 1);

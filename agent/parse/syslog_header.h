@@ -71,6 +71,8 @@ class SyslogHeaderParser {
     }
   };
 
+  // The usual RFC 3164 line in an hour already cached; false: use the general path.
+  bool ParseCommon(absl::string_view raw, LogLine* line) const;
   absl::StatusOr<absl::Time> Rfc3164Time(int month, int day, int hh, int mm, int ss,
                                          absl::string_view raw) const;
 

@@ -164,5 +164,56 @@ TEST(SyslogHeaderCacheTest, SharedParserAgreesWithFreshOnes) {
   }
 }
 
+// The one-pass path for cached hours must agree with the general one on every shape of line,
+// including the malformed ones it hands over.
+TEST(SyslogHeaderCacheTest, CachedHourPathAgreesWithGeneralPath) {
+  const SyslogHeaderOptions options{.reference = Utc(2026, 11, 23, 18, 0, 0)};
+  const char* kLines[] = {
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: 336F1A7420B: to=<user@c.example>",
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: text\r\n",
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]:text",
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: \n",
+      "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]:\n ",
+      "Nov 23 06:27:04 mta-a kernel: hello",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[+12]: x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[ 12]: x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[-1]: x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[]: x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[12345678901234567890]: x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[12: x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd[12]x",
+      "Nov 23 06:27:04 mta-a postfix/smtpd text",
+      "Nov 23 06:27:04 mta-a postfix/smtpd",
+      "Nov 23 06:27:04  mta-a postfix/smtpd[1]: x",
+      "Nov 23 06:27:04 mta-a\n",
+      "Nov 23 06:27:04 mta-a \n",
+      "Nov 23 06:27:61 mta-a postfix/smtpd[1]: x",
+      "Nov 23 06:27:60 mta-a postfix/smtpd[1]: x",
+      "Nov 23 06:60:00 mta-a postfix/smtpd[1]: x",
+      "Nov 23 6:27:04 mta-a postfix/smtpd[1]: x",
+      "Nov 3 06:27:04 mta-a postfix/smtpd[1]: x",
+      "Nov 00 06:27:04 mta-a postfix/smtpd[1]: x",
+      "Nov 32 06:27:04 mta-a postfix/smtpd[1]: x",
+      "Nov 23 06:27:04 h p: x",
+      "Nov 23 06:27:04 h p:",
+      "Nov 23 06:27:04 h p",
+      "Nox 23 06:27:04 mta-a postfix/smtpd[1]: x",
+  };
+  const SyslogHeaderParser warm(options);
+  ASSERT_OK(warm.Parse("Nov 23 06:00:00 h p: fills the cache for Nov 23 06h").status());
+  for (const char* raw : kLines) {
+    SCOPED_TRACE(raw);
+    const absl::StatusOr<LogLine> general = SyslogHeaderParser(options).Parse(raw);
+    const absl::StatusOr<LogLine> got = warm.Parse(raw);
+    ASSERT_EQ(got.status(), general.status());
+    if (!got.ok()) continue;
+    EXPECT_EQ(got->time, general->time);
+    EXPECT_EQ(got->host, general->host);
+    EXPECT_EQ(got->program, general->program);
+    EXPECT_EQ(got->pid, general->pid);
+    EXPECT_EQ(got->text, general->text);
+  }
+}
+
 }  // namespace
 }  // namespace mtrk::agent::parse

@@ -2,9 +2,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace mtrk::agent::spool {
 namespace {
@@ -44,9 +46,50 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
         "CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB "
         "NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS state (k TEXT PRIMARY KEY, v BLOB NOT NULL)"}) {
+        "CREATE TABLE IF NOT EXISTS state (k TEXT PRIMARY KEY, v BLOB NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS quarantine (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+        "record_seq INTEGER NOT NULL, events INTEGER NOT NULL, reason TEXT NOT NULL, "
+        "quarantined_at INTEGER NOT NULL, data BLOB NOT NULL)"}) {
     if (absl::Status s = spool->Exec(sql); !s.ok()) return s;
   }
+  // log_time (unix seconds of a record's oldest event; 0 unknown) came after the first release:
+  // add it to spools written before.
+  {
+    Stmt cols;
+    bool has_log_time = false;
+    if (sqlite3_prepare_v2(spool->db_, "PRAGMA table_info(records)", -1, &cols.s, nullptr) !=
+        SQLITE_OK) {
+      return spool->Error("table_info");
+    }
+    while (sqlite3_step(cols.s) == SQLITE_ROW) {
+      const unsigned char* name = sqlite3_column_text(cols.s, 1);
+      if (name != nullptr && std::string(reinterpret_cast<const char*>(name)) == "log_time") {
+        has_log_time = true;
+      }
+    }
+    if (!has_log_time) {
+      if (absl::Status s =
+              spool->Exec("ALTER TABLE records ADD COLUMN log_time INTEGER NOT NULL DEFAULT 0");
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (absl::Status s = spool->Exec(
+            "CREATE INDEX IF NOT EXISTS records_log_time ON records (log_time) WHERE log_time > 0");
+        !s.ok()) {
+      return s;
+    }
+  }
+  {
+    Stmt q;
+    if (sqlite3_prepare_v2(spool->db_, "SELECT coalesce(sum(events), 0) FROM quarantine", -1, &q.s,
+                           nullptr) != SQLITE_OK ||
+        sqlite3_step(q.s) != SQLITE_ROW) {
+      return spool->Error("count quarantine");
+    }
+    spool->quarantined_events_ = sqlite3_column_int64(q.s, 0);
+  }
+  if (absl::Status s = spool->ReadOldestLogTime(); !s.ok()) return s;
   Stmt st;
   if (sqlite3_prepare_v2(spool->db_, "SELECT count(*), coalesce(sum(length(data)), 0) FROM records",
                          -1, &st.s, nullptr) != SQLITE_OK ||
@@ -73,9 +116,32 @@ Spool::~Spool() {
   sqlite3_close_v2(db_);
 }
 
+absl::Status Spool::ReadOldestLogTime() {
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT min(log_time) FROM records WHERE log_time > 0", -1, &st.s,
+                         nullptr) != SQLITE_OK ||
+      sqlite3_step(st.s) != SQLITE_ROW) {
+    return Error("oldest log time");
+  }
+  if (sqlite3_column_type(st.s, 0) == SQLITE_NULL) {
+    oldest_log_time_.reset();
+  } else {
+    oldest_log_time_ = absl::FromUnixSeconds(sqlite3_column_int64(st.s, 0));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Spool::Append(const std::vector<std::string>& records,
-                           const std::optional<std::string>& checkpoint) {
+                           const std::optional<std::string>& checkpoint,
+                           const std::vector<absl::Time>& log_times) {
   if (records.empty() && !checkpoint.has_value()) return absl::OkStatus();
+  const auto unix_seconds = [&](size_t i) -> int64_t {
+    if (i >= log_times.size() || log_times[i] == absl::InfinitePast() ||
+        log_times[i] == absl::InfiniteFuture()) {
+      return 0;
+    }
+    return std::max<int64_t>(absl::ToUnixSeconds(log_times[i]), 1);
+  };
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   const auto fail = [&](const char* what) {
@@ -86,12 +152,14 @@ absl::Status Spool::Append(const std::vector<std::string>& records,
   uint64_t added = 0;
   {
     Stmt ins;
-    if (sqlite3_prepare_v2(db_, "INSERT INTO records (data) VALUES (?)", -1, &ins.s, nullptr) !=
-        SQLITE_OK) {
+    if (sqlite3_prepare_v2(db_, "INSERT INTO records (data, log_time) VALUES (?, ?)", -1, &ins.s,
+                           nullptr) != SQLITE_OK) {
       return fail("prepare insert");
     }
-    for (const std::string& r : records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      const std::string& r = records[i];
       sqlite3_bind_blob(ins.s, 1, r.data(), static_cast<int>(r.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(ins.s, 2, unix_seconds(i));
       if (sqlite3_step(ins.s) != SQLITE_DONE) return fail("insert record");
       sqlite3_reset(ins.s);
       added += r.size();
@@ -111,6 +179,12 @@ absl::Status Spool::Append(const std::vector<std::string>& records,
   bytes_ += added;
   records_ += static_cast<int64_t>(records.size());
   if (checkpoint.has_value()) checkpoint_ = checkpoint;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (const int64_t t = unix_seconds(i); t > 0) {
+      const absl::Time time = absl::FromUnixSeconds(t);
+      if (!oldest_log_time_.has_value() || time < *oldest_log_time_) oldest_log_time_ = time;
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -159,7 +233,101 @@ absl::Status Spool::Ack(int64_t seq) {
   if (sqlite3_step(del.s) != SQLITE_DONE) return Error("ack delete");
   records_ -= n;
   bytes_ -= std::min(bytes_, freed);
-  return absl::OkStatus();
+  return ReadOldestLogTime();
+}
+
+absl::Status Spool::Quarantine(int64_t seq, const Quarantined& q,
+                               const std::optional<std::string>& rest) {
+  absl::MutexLock lock(&mu_);
+  Stmt size;
+  if (sqlite3_prepare_v2(db_, "SELECT length(data) FROM records WHERE seq = ?", -1, &size.s,
+                         nullptr) != SQLITE_OK) {
+    return Error("prepare quarantine");
+  }
+  sqlite3_bind_int64(size.s, 1, seq);
+  if (sqlite3_step(size.s) != SQLITE_ROW) {
+    return absl::NotFoundError(absl::StrCat("spool: quarantine: no record ", seq));
+  }
+  const uint64_t old_bytes = static_cast<uint64_t>(sqlite3_column_int64(size.s, 0));
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  const auto fail = [&](const char* what) {
+    absl::Status s = Error(what);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  {
+    Stmt ins;
+    if (sqlite3_prepare_v2(db_,
+                           "INSERT INTO quarantine (record_seq, events, reason, quarantined_at, "
+                           "data) VALUES (?, ?, ?, ?, ?)",
+                           -1, &ins.s, nullptr) != SQLITE_OK) {
+      return fail("prepare quarantine insert");
+    }
+    sqlite3_bind_int64(ins.s, 1, seq);
+    sqlite3_bind_int64(ins.s, 2, q.events);
+    sqlite3_bind_text(ins.s, 3, q.reason.data(), static_cast<int>(q.reason.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(ins.s, 4, absl::ToUnixSeconds(absl::Now()));
+    sqlite3_bind_blob(ins.s, 5, q.data.data(), static_cast<int>(q.data.size()), SQLITE_STATIC);
+    if (sqlite3_step(ins.s) != SQLITE_DONE) return fail("quarantine insert");
+  }
+  {
+    Stmt up;
+    const char* sql = rest.has_value() ? "UPDATE records SET data = ? WHERE seq = ?"
+                                       : "DELETE FROM records WHERE seq = ?";
+    if (sqlite3_prepare_v2(db_, sql, -1, &up.s, nullptr) != SQLITE_OK) {
+      return fail("prepare quarantine update");
+    }
+    if (rest.has_value()) {
+      sqlite3_bind_blob(up.s, 1, rest->data(), static_cast<int>(rest->size()), SQLITE_STATIC);
+      sqlite3_bind_int64(up.s, 2, seq);
+    } else {
+      sqlite3_bind_int64(up.s, 1, seq);
+    }
+    if (sqlite3_step(up.s) != SQLITE_DONE) return fail("quarantine update");
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("quarantine commit");
+  }
+  bytes_ -= std::min(bytes_, old_bytes);
+  if (rest.has_value()) {
+    bytes_ += rest->size();
+  } else {
+    --records_;
+  }
+  quarantined_events_ += q.events;
+  return ReadOldestLogTime();
+}
+
+absl::StatusOr<std::vector<Spool::Quarantined>> Spool::ListQuarantined() const {
+  absl::MutexLock lock(&mu_);
+  Stmt st;
+  if (sqlite3_prepare_v2(db_, "SELECT record_seq, events, reason, data FROM quarantine ORDER BY id",
+                         -1, &st.s, nullptr) != SQLITE_OK) {
+    return Error("prepare list quarantine");
+  }
+  std::vector<Quarantined> out;
+  for (int rc = sqlite3_step(st.s); rc != SQLITE_DONE; rc = sqlite3_step(st.s)) {
+    if (rc != SQLITE_ROW) return Error("list quarantine");
+    Quarantined q;
+    q.record_seq = sqlite3_column_int64(st.s, 0);
+    q.events = sqlite3_column_int64(st.s, 1);
+    const unsigned char* reason = sqlite3_column_text(st.s, 2);
+    if (reason != nullptr) q.reason = reinterpret_cast<const char*>(reason);
+    q.data.assign(static_cast<const char*>(sqlite3_column_blob(st.s, 3)),
+                  static_cast<size_t>(sqlite3_column_bytes(st.s, 3)));
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+int64_t Spool::quarantined_events() const {
+  absl::MutexLock lock(&mu_);
+  return quarantined_events_;
+}
+
+std::optional<absl::Time> Spool::oldest_log_time() const {
+  absl::MutexLock lock(&mu_);
+  return oldest_log_time_;
 }
 
 std::optional<std::string> Spool::checkpoint() const {

@@ -12,6 +12,10 @@
 // is exceeded by at most one append. Thread-safe (one connection behind a mutex; the reader
 // appends while the shipper peeks and acks).
 //
+// Quarantine: a batch the collector rejects as invalid (one bad event, named in the error, or the
+// whole record) moves to the `quarantine` table in the same database, kept for an operator
+// (`sqlite3 spool.db 'SELECT * FROM quarantine'`), so the records after it can go on.
+//
 // Errors: Unavailable for I/O and SQLite failures (disk full included); DataLoss for a corrupt
 // database (SQLite's own page checksums and the WAL's frame checksums detect torn writes).
 #pragma once
@@ -26,6 +30,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 struct sqlite3;
 
@@ -42,6 +47,12 @@ class Spool {
     int64_t seq = 0;  // increasing; Ack(seq) removes it and everything before
     std::string data;
   };
+  struct Quarantined {
+    int64_t record_seq = 0;  // the spool record it came from
+    int64_t events = 0;
+    std::string reason;
+    std::string data;  // a serialized batch, like a record's
+  };
 
   static absl::StatusOr<std::unique_ptr<Spool>> Open(SpoolOptions options);
   ~Spool();
@@ -49,22 +60,34 @@ class Spool {
   Spool& operator=(const Spool&) = delete;
 
   // Appends `records` (possibly none) and, if given, replaces the checkpoint: one transaction.
+  // `log_times`, if not empty, has one entry per record: the log time of its oldest event.
   absl::Status Append(const std::vector<std::string>& records,
-                      const std::optional<std::string>& checkpoint);
+                      const std::optional<std::string>& checkpoint,
+                      const std::vector<absl::Time>& log_times = {});
   // The oldest records, at most max_records and (after the first) max_bytes in total.
   absl::StatusOr<std::vector<Record>> Peek(size_t max_records, size_t max_bytes);
   // Removes the records up to and including `seq`.
   absl::Status Ack(int64_t seq);
+  // One transaction: stores `q` in the quarantine table, and replaces record `seq` with `rest`
+  // (the events still to send), or removes it when `rest` is nullopt.
+  absl::Status Quarantine(int64_t seq, const Quarantined& q,
+                          const std::optional<std::string>& rest);
+  absl::StatusOr<std::vector<Quarantined>> ListQuarantined() const;
 
   std::optional<std::string> checkpoint() const;
   uint64_t bytes() const;
   int64_t records() const;
+  int64_t quarantined_events() const;  // in the quarantine table, kept across restarts
+  // Log time of the oldest event not yet acked; nullopt when the spool is empty (or the records
+  // carry no time: written by an older agent).
+  std::optional<absl::Time> oldest_log_time() const;
   bool full() const { return bytes() >= options_.max_bytes; }
 
  private:
   explicit Spool(SpoolOptions options) : options_(std::move(options)) {}
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Error(const char* what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReadOldestLogTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SpoolOptions options_;
   mutable absl::Mutex mu_;
@@ -72,6 +95,8 @@ class Spool {
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t records_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<std::string> checkpoint_ ABSL_GUARDED_BY(mu_);
+  int64_t quarantined_events_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<absl::Time> oldest_log_time_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace mtrk::agent::spool

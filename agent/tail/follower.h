@@ -1,21 +1,36 @@
 // Follower: reads one log path forever, line by line, across rotations (STYLE §1 tail/).
 //
-// Rotation: rename+create (the path gets a new inode: the old file is read to its end through
-// the descriptor still open, then the new one from 0), copytruncate (same inode, size shrinks:
-// the bytes between our offset and the truncation are read from the rotated copy, found by the
-// hash of its head, then the truncated file from 0). After a restart, Start() finds the
-// checkpoint's file by device+inode+head hash at the path or among `rotated` (in that order),
-// reads it to its end and goes on with the path. A new file reusing the checkpoint's inode has
-// another head and is read from 0.
+// Identity: a file is device + inode + hash of its first line (FileIdentity). That is the only
+// truth about "which file"; names and inotify events are hints.
+//
+// Rotation: when the path gets a new inode (rename+create) the old file is read to its end
+// through the descriptor still open; when the path shrinks or its head changes (copytruncate)
+// the bytes after our offset are read from the rotated copy, found by the hash of its head, at
+// the same offsets. Either way the follower then reads every rotated sibling NEWER than the file
+// it finished, oldest first, before the path again: a second rotation before we noticed the first
+// (agent slow or stopped) does not skip the middle file. Siblings are the `rotated` names and
+// patterns, plus every "<path><sep><digits>" in the path's directory (`mail.log.1`,
+// `maillog-20261123`; compressed names are never read: `mtrk-agent backfill` does .gz). Order:
+// by rotation number (`.3` before `.1`) when every sibling is numbered, else by mtime then name.
+// After a restart, Start() finds the checkpoint's file by device+inode+head hash at the path or
+// among the siblings (a copytruncate copy by head alone), reads it from the offset, then the
+// newer siblings, then the path. A new file reusing the checkpoint's inode has another head and
+// is read from 0.
+//
+// Waking: with inotify (FollowerOptions::inotify, on by default) WaitForChange() returns as soon
+// as the live file is written, moved or deleted, or a name beginning with the path's appears or
+// goes in its directory; the caller's poll interval stays as the fallback (no inotify: instance
+// or watch limits, some network filesystems) and as a safety timeout.
 //
 // Lines: a partial last line waits for its newline; a line longer than max_line_bytes is
 // delivered as too_long without its text (and never buffered whole).
 //
 // Positions: every line has an encoded position, (file sequence << 40) | byte offset, which
 // grows monotonically across files; CheckpointAt() maps one back to (file identity, offset).
-// Polling, not inotify: Poll() is cheap at EOF (one fstat + one stat), and the caller polls every
-// ~200 ms, which keeps "new lines within a second". Not thread-safe.
+// Not thread-safe.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <functional>
@@ -27,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "agent/tail/file_identity.h"
 
 namespace mtrk::agent::tail {
@@ -43,16 +59,30 @@ struct TailCheckpoint {
 
 struct FollowerOptions {
   std::string path;
-  std::vector<std::string> rotated;  // empty: {path + ".1"}
+  // Where rotation moves the file: names or glob(7) patterns, in addition to the rotated-looking
+  // siblings of `path` in its directory, which are always considered.
+  std::vector<std::string> rotated;
   size_t max_line_bytes = 64 * 1024;
   size_t read_bytes = 64 * 1024;  // per read(2)
+  bool inotify = true;            // false: WaitForChange() just sleeps (polling only)
 };
 
 struct FollowerStats {
   int64_t rotations = 0;  // renames and truncations noticed
   int64_t truncations = 0;
+  int64_t rotated_files = 0;  // rotated siblings read after the one we were in (missed rotations)
   int64_t too_long = 0;
   int64_t bytes = 0;
+  bool inotify = false;  // watches in place
+};
+
+// One file beside the path that rotation may have made, opened and identified.
+struct RotatedFile {
+  std::string name;
+  int fd = -1;  // owned by whoever holds the RotatedFile; see ScanRotated()
+  FileIdentity id;
+  struct stat st {};
+  int64_t number = -1;  // N of "<path>.N", else -1
 };
 
 class Follower {
@@ -77,6 +107,10 @@ class Follower {
   // noticed at end of file. Returns how many lines were delivered (0: nothing new).
   absl::StatusOr<size_t> Poll(const LineSink& sink, size_t max_lines);
 
+  // Blocks until inotify reports a change to the file or to a rotated name beside it (true), or
+  // `timeout` passes (false). Without inotify, sleeps `timeout`. Spurious wakeups are possible.
+  bool WaitForChange(absl::Duration timeout);
+
   // Encoded position of the first byte not yet delivered as part of a complete line.
   uint64_t next_position() const;
   // (identity, offset) of an encoded position; nullopt if its file is no longer known.
@@ -87,27 +121,39 @@ class Follower {
   const FollowerStats& stats() const { return stats_; }
 
  private:
-  absl::Status OpenCurrent(int fd, uint64_t offset);
+  // The rotated siblings of the path that exist now, opened, oldest first (see the header
+  // comment); the path's own inode is left out. The caller closes the descriptors.
+  std::vector<RotatedFile> ScanRotated() const;
+  absl::Status OpenCurrent(int fd, uint64_t offset, bool live);
   // Reads and delivers from fd_ until EOF or max_lines. Sets *eof.
   absl::StatusOr<size_t> Drain(const LineSink& sink, size_t max_lines, bool* eof);
   // At EOF: detect rename/truncation/switch. Returns true if the current file changed.
   absl::StatusOr<bool> CheckRotation(const LineSink& sink);
+  // The current (rotated) file is finished: goes on with the oldest sibling newer than it, or
+  // the path. False if there is nothing to go on with yet (the path is not recreated).
+  absl::StatusOr<bool> SwitchToNext();
   void Deliver(const LineSink& sink, size_t* delivered, size_t max_lines);
+  // Completes the current file's head identity from the bytes read at offset 0.
+  void LearnHead();
   void CloseCurrent();
+  void WatchDirectory();
+  void WatchCurrent();
 
   FollowerOptions options_;
+  std::string dir_, base_;  // of options_.path
   int fd_ = -1;
+  bool live_ = false;  // fd_ is the file at the path (else a rotated file being read to its end)
   uint64_t seq_ = 0;
   uint64_t offset_ = 0;      // of buffer_[0] in the current file
   std::string buffer_;       // bytes read past offset_, no complete line among them after Deliver
   bool discarding_ = false;  // inside a too-long line
   uint64_t discard_start_ = 0;
-  // fd_ is a rotated file found at Start; then_ are the newer ones to read after it, the
-  // path last (rotated[i] resumed: rotated[i-1], ..., rotated[0], path).
-  bool draining_rotated_ = false;
-  std::vector<std::string> then_;
   std::map<uint64_t, FileIdentity> identities_;  // seq -> identity
   FollowerStats stats_;
+  int inotify_fd_ = -1;
+  int dir_watch_ = -1;
+  bool dir_watch_warned_ = false;
+  int file_watch_ = -1;
 };
 
 }  // namespace mtrk::agent::tail

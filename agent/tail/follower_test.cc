@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -130,6 +132,166 @@ TEST_F(FollowerTest, ANewFileReusingTheInodeIsReadFromTheStart) {
   Follower f(Opts());
   ASSERT_TRUE(f.Start(cp).ok());
   EXPECT_THAT(PollAll(f), ElementsAre("new first line, longer than the old one", "new 2"));
+}
+
+TEST_F(FollowerTest, TwoRenamesBetweenPollsReadTheMiddleFile) {
+  Append("a1\n");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  Append("a2\n");
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("b1\n");
+  std::filesystem::rename(path_ + ".1", path_ + ".2");
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("c1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("a2", "b1", "c1"));
+  EXPECT_EQ(f.stats().rotated_files, 1);  // b1's file, found among the siblings
+  for (size_t i = 1; i < positions_.size(); ++i) EXPECT_GT(positions_[i], positions_[i - 1]);
+}
+
+TEST_F(FollowerTest, TwoCopyTruncatesBetweenPollsReadTheMiddleCopy) {
+  Append("a1\n");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  Append("a2\n");
+  const auto copytruncate = [&] {
+    if (std::filesystem::exists(path_ + ".1")) {
+      std::filesystem::rename(path_ + ".1", path_ + ".2");
+    }
+    std::filesystem::copy_file(path_, path_ + ".1");
+    std::filesystem::resize_file(path_, 0);
+  };
+  copytruncate();
+  Append("b1 longer than the first head\n");
+  copytruncate();
+  Append("c1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("a2", "b1 longer than the first head", "c1"));
+  EXPECT_EQ(f.stats().truncations, 1);
+  EXPECT_EQ(f.stats().rotated_files, 1);
+}
+
+TEST_F(FollowerTest, AFileOpenedEmptyIsIdentifiedByTheFirstLineReadFromIt) {
+  // An empty head matches every file: without the first line learned from the read, the
+  // copytruncate below would take the older rotated file for the copy.
+  Append("a1, a line longer than everything that follows\n");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1, a line longer than everything that follows"));
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("");  // created empty, and the follower switches to it while it is
+  EXPECT_THAT(PollAll(f), ElementsAre());
+  Append("b1\nb2\n");
+  std::vector<std::string> got;
+  ASSERT_TRUE(f.Poll([&](const Follower::Line& l) { got.emplace_back(l.text); }, 1).ok());
+  EXPECT_THAT(got, ElementsAre("b1"));  // stopped before end of file: no rotation check ran
+  Append("b3\n");
+  std::filesystem::rename(path_ + ".1", path_ + ".2");
+  std::filesystem::copy_file(path_, path_ + ".1");
+  std::filesystem::resize_file(path_, 0);
+  Append("c1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("b2", "b3", "c1"));
+}
+
+TEST_F(FollowerTest, RestartAfterTwoDateextRotationsReadsEveryFileOnce) {
+  // RHEL-style names; they carry no number, so the order is by mtime (set apart explicitly).
+  const std::string path = dir_ + "/maillog";
+  Append("a1\na2\n", path);
+  std::optional<TailCheckpoint> cp;
+  {
+    FollowerOptions o = Opts();
+    o.path = path;
+    Follower f(o);
+    ASSERT_TRUE(f.Start(std::nullopt).ok());
+    PollAll(f);
+    cp = f.CheckpointAt(EncodePosition(0, 3));  // after "a1"
+    ASSERT_TRUE(cp.has_value());
+  }
+  const auto now = std::filesystem::file_time_type::clock::now();
+  std::filesystem::rename(path, path + "-20261122");
+  Append("b1\n", path);
+  std::filesystem::rename(path, path + "-20261123");
+  Append("c1\n", path);
+  std::filesystem::last_write_time(path + "-20261122", now - std::chrono::hours(48));
+  std::filesystem::last_write_time(path + "-20261123", now - std::chrono::hours(24));
+  Append("old\n", path + "-20261121");  // older than the checkpoint's file: already read
+  std::filesystem::last_write_time(path + "-20261121", now - std::chrono::hours(72));
+  Append("x\n", path + ".bak");          // not a rotated name
+  Append("y\n", path + "-20261124.gz");  // compressed: backfill's job
+  FollowerOptions o = Opts();
+  o.path = path;
+  Follower f(o);
+  ASSERT_TRUE(f.Start(cp).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a2", "b1", "c1"));
+}
+
+TEST_F(FollowerTest, RestartAfterRotationsBeyondTheConfiguredNamesFindsTheFileByIdentity) {
+  Append("a1\na2\n");
+  std::optional<TailCheckpoint> cp;
+  {
+    Follower f(Opts());
+    ASSERT_TRUE(f.Start(std::nullopt).ok());
+    PollAll(f);
+    cp = f.CheckpointAt(EncodePosition(0, 3));
+  }
+  // Three rotations while stopped; the configuration names only ".1".
+  for (const std::string next : {"b1\n", "c1\n", "d1\n"}) {
+    for (int i = 3; i >= 1; --i) {
+      const std::string from = absl::StrCat(path_, ".", i);
+      if (std::filesystem::exists(from))
+        std::filesystem::rename(from, absl::StrCat(path_, ".", i + 1));
+    }
+    std::filesystem::rename(path_, path_ + ".1");
+    Append(next);
+  }
+  FollowerOptions o = Opts();
+  o.rotated = {path_ + ".1"};
+  Follower f(o);
+  ASSERT_TRUE(f.Start(cp).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a2", "b1", "c1", "d1"));
+}
+
+TEST_F(FollowerTest, InotifyWakesOnAppendAndRotation) {
+  Append("a1\n");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  ASSERT_TRUE(f.stats().inotify) << "inotify unavailable here";
+  PollAll(f);
+  while (f.WaitForChange(absl::ZeroDuration())) {
+  }
+  EXPECT_FALSE(f.WaitForChange(absl::Milliseconds(1)));  // nothing happened
+  Append("a2\n");
+  EXPECT_TRUE(f.WaitForChange(absl::Hours(1)));  // the event is queued: no waiting
+  EXPECT_THAT(PollAll(f), ElementsAre("a2"));
+  while (f.WaitForChange(absl::ZeroDuration())) {
+  }
+  std::filesystem::rename(path_, path_ + ".1");
+  EXPECT_TRUE(f.WaitForChange(absl::Hours(1)));
+  Append("b1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("b1"));
+  while (f.WaitForChange(absl::ZeroDuration())) {
+  }
+  Append("b2\n");  // the new file is watched too
+  EXPECT_TRUE(f.WaitForChange(absl::Hours(1)));
+  EXPECT_THAT(PollAll(f), ElementsAre("b2"));
+  // Other names in the directory do not wake it.
+  while (f.WaitForChange(absl::ZeroDuration())) {
+  }
+  Append("z\n", dir_ + "/other.log");
+  EXPECT_FALSE(f.WaitForChange(absl::Milliseconds(1)));
+}
+
+TEST_F(FollowerTest, WithoutInotifyWaitOnlySleeps) {
+  Append("a1\n");
+  FollowerOptions o = Opts();
+  o.inotify = false;
+  Follower f(o);
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_FALSE(f.stats().inotify);
+  Append("a2\n");
+  EXPECT_FALSE(f.WaitForChange(absl::Milliseconds(1)));
+  EXPECT_THAT(PollAll(f), ElementsAre("a1", "a2"));  // polling still reads everything
 }
 
 TEST_F(FollowerTest, CheckpointIdentityRoundTrips) {

@@ -1,11 +1,13 @@
 #include "common/model/hop_event.h"
 
+#include <openssl/evp.h>
 #include <openssl/sha.h>
+
+#include <memory>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 
 namespace mtrk::model {
 namespace {
@@ -28,30 +30,69 @@ absl::Status CheckSize(const HopEvent& e, absl::string_view field, const std::st
 }  // namespace
 
 std::string ComputeEventId(const HopEvent& e) {
-  // Fields joined with a separator that cannot occur in a log-derived value (NUL).
-  const std::string key = absl::StrCat(
-      e.reporting_host, std::string(1, '\0'), e.mta_instance, std::string(1, '\0'), e.queue_id,
-      std::string(1, '\0'), Micros(e.queue_first_seen), std::string(1, '\0'), e.original_recipient,
-      std::string(1, '\0'), e.final_recipient, std::string(1, '\0'), static_cast<int>(e.action),
-      std::string(1, '\0'), e.status, std::string(1, '\0'), Micros(e.event_time),
-      std::string(1, '\0'), e.relay, std::string(1, '\0'), e.expansion_member ? 1 : 0);
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  // SHA-256 over the fields joined with a separator that cannot occur in a log-derived value
+  // (NUL), integers in decimal. The correlator computes one per event, so (measured, issue 8)
+  // the key is built in a reused thread-local buffer and hashed with a digest fetched once:
+  // OpenSSL 3's one-shot SHA256() looks the algorithm up on every call. The value must never
+  // change: the collector drops resends by it.
+  thread_local std::string key;
+  key.clear();
+  const auto field = [](absl::string_view v) {
+    key.append(v.data(), v.size());
+    key.push_back('\0');
+  };
+  const auto number = [&](int64_t v) { field(absl::AlphaNum(v).Piece()); };  // as StrCat
+  field(e.reporting_host);
+  field(e.mta_instance);
+  field(e.queue_id);
+  number(Micros(e.queue_first_seen));
+  field(e.original_recipient);
+  field(e.final_recipient);
+  number(static_cast<int>(e.action));
+  field(e.status);
+  number(Micros(e.event_time));
+  field(e.relay);
+  key.push_back(e.expansion_member ? '1' : '0');
+
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                            &EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  if (sha256 == nullptr || ctx == nullptr || !EVP_DigestInit_ex2(ctx.get(), sha256, nullptr) ||
+      !EVP_DigestUpdate(ctx.get(), key.data(), key.size()) ||
+      !EVP_DigestFinal_ex(ctx.get(), digest, &digest_len)) {
+    // Out of memory or a broken OpenSSL: the slow path allocates anew.
+    SHA256(reinterpret_cast<const unsigned char*>(key.data()), key.size(), digest);
+    digest_len = SHA256_DIGEST_LENGTH;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(2 * static_cast<size_t>(digest_len), '\0');
+  for (unsigned int i = 0; i < digest_len; ++i) {
+    id[2 * i] = kHex[digest[i] >> 4];
+    id[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return id;
 }
 
 bool IsEnhancedStatus(absl::string_view status) {
-  const std::vector<absl::string_view> parts = absl::StrSplit(status, '.');
-  if (parts.size() != 3) return false;
-  if (parts[0] != "2" && parts[0] != "4" && parts[0] != "5") return false;
-  for (int i = 1; i < 3; ++i) {
-    const absl::string_view p = parts[i];
+  // class "." subject "." detail, without splitting into strings: the parser and the validator
+  // call this for every delivery record and event.
+  if (status.size() < 5 || (status[0] != '2' && status[0] != '4' && status[0] != '5') ||
+      status[1] != '.') {
+    return false;
+  }
+  absl::string_view rest = status.substr(2);
+  for (int i = 0; i < 2; ++i) {
+    const size_t dot = i == 0 ? rest.find('.') : rest.size();
+    if (dot == absl::string_view::npos) return false;
+    const absl::string_view p = rest.substr(0, dot);
     if (p.empty() || p.size() > 3) return false;
     if (p.size() > 1 && p[0] == '0') return false;
     for (char c : p) {
       if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
     }
+    rest.remove_prefix(i == 0 ? dot + 1 : dot);
   }
   return true;
 }
