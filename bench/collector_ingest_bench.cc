@@ -3,15 +3,17 @@
 // fsync on.
 //
 //   collector_ingest_bench --db CONNINFO [--events N] [--streams S] [--batch B]
-//                          [--lookup-hops H] [--queries Q]
+//                          [--lookup-hops H[,H2,...]] [--queries Q]
 //
 // 1. raw COPY: N generated hop events COPYed straight into hop_events by S connections, one
 //    transaction per B rows (what PostgreSQL itself can take: the limit);
 // 2. TRUNCATE, then the same N events through gRPC PushEvents (S concurrent streams, batches of
 //    B) into an in-process CollectorServer + PgEventStore: validated, deduplicated, committed,
 //    then acknowledged;
-// 3. top the table up to H hops with raw COPY, then Track by ENVID (with the secret, linking
-//    included) and StaffSearch by exact recipient through gRPC: p50/p99 latency.
+// 3. for each H in turn: top the table up to H hops server-side (INSERT ... SELECT over
+//    generate_series, the same rows as the generator below; the populate time is printed), then
+//    Track by ENVID (with the secret, linking included) and StaffSearch by exact recipient
+//    through gRPC: p50/p99 latency. Several H in one run show whether latency stays flat.
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -29,6 +31,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "collector/app/collector_server.h"
@@ -51,7 +54,7 @@ struct Flags {
   int64_t events = 500000;
   int streams = 4;
   int batch = 1000;
-  int64_t lookup_hops = 1000000;
+  std::vector<int64_t> lookup_hops = {1000000};
   int queries = 2000;
 };
 
@@ -243,7 +246,100 @@ Percentiles Measure(int queries, Fn fn) {
   return {ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)]};
 }
 
+// Hops of messages [first, first + messages) as Event() makes them (message_key, certifier and
+// all looked-up columns identical; event_id differs but is only a unique key), inserted
+// server-side in chunks of a few hundred thousand rows by `streams` connections. Much faster than
+// shipping 10M generated rows through COPY; needs pgcrypto (postgresql-15 ships it) for SHA-1.
+void PopulateSql(const Flags& f, int64_t first, int64_t messages) {
+  {
+    pqxx::connection conn(f.db);
+    pqxx::nontransaction txn(conn);
+    txn.exec("CREATE EXTENSION IF NOT EXISTS pgcrypto");
+  }
+  constexpr int64_t kChunk = 100000;  // messages per transaction
+  std::atomic<int64_t> next{first};
+  const int64_t end = first + messages;
+  std::vector<std::thread> threads;
+  for (int s = 0; s < f.streams; ++s) {
+    threads.emplace_back([&] {
+      pqxx::connection conn(f.db);
+      for (int64_t lo; (lo = next.fetch_add(kChunk)) < end;) {
+        const int64_t hi = std::min(end, lo + kChunk) - 1;
+        pqxx::work txn(conn);
+        txn.exec(absl::StrCat(R"sql(
+WITH m AS (
+  SELECT m, 'mta-' || (m % 4) AS host, to_hex(274877906944 + m) AS qid,
+         timestamptz '2026-11-01 00:00:00+00' + m * interval '500 ms' AS fs,
+         extract(epoch FROM timestamptz '2026-11-01 00:00:00+00')::bigint * 1000000
+             + m * 500000 AS fs_us
+  FROM generate_series()sql",
+                              lo, "::bigint, ", hi, R"sql(::bigint) m),
+k AS (
+  SELECT m.*, left(encode(sha256(convert_to(host, 'UTF8') || '\x00'::bytea ||
+             convert_to('postfix', 'UTF8') || '\x00'::bytea || convert_to(qid, 'UTF8') ||
+             '\x00'::bytea || convert_to(fs_us::text, 'UTF8')), 'hex'), 32) AS mkey,
+         digest('secret-' || m || '-0123456789', 'sha1') AS cert
+  FROM m)
+INSERT INTO hop_events (message_key, first_seen, event_id, reporting_host, reporting_mta,
+    mta_instance, queue_id, message_id, sender, client, envid, certifier, original_recipient,
+    final_recipient, action, status, relay, diagnostic, arrival_time, last_attempt_time,
+    event_time)
+SELECT mkey, fs, encode(sha256(convert_to(mkey || ':' || r, 'UTF8')), 'hex'), host,
+       host || '.a.example', 'postfix', qid, '<' || m || '.bench@a.example>',
+       'sender' || (m % 1000) || '@a.example', 'client.a.example[192.0.2.1]', 'env-' || m, cert,
+       'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example',
+       'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example',
+       'delivered', '2.0.0', 'local', 'delivered to maildir', fs, fs + interval '40 ms',
+       fs + interval '40 ms'
+FROM k, generate_series(0, )sql",
+                              kRecipientsPerMessage - 1, ") r"));
+        txn.commit();
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  pqxx::connection conn(f.db);
+  pqxx::nontransaction txn(conn);
+  txn.exec("VACUUM ANALYZE hop_events");  // as autovacuum would have by then: visibility map
+}
+
+void MeasureLookups(const Flags& f, v1::Lookup::Stub& lookup, int64_t total_messages) {
+  {
+    pqxx::connection conn(f.db);
+    pqxx::nontransaction txn(conn);
+    txn.exec("ANALYZE hop_events");
+  }
+  std::mt19937_64 rng(42);
+  std::vector<int64_t> picks;
+  for (int q = 0; q < f.queries; ++q) picks.push_back(rng() % total_messages);
+  int failures = 0;
+  const Percentiles track = Measure(f.queries, [&](int q) {
+    v1::TrackRequest r;
+    r.set_envid(absl::StrCat("env-", picks[q]));
+    r.set_secret(SecretOf(picks[q]));
+    v1::TrackResponse response;
+    grpc::ClientContext context;
+    if (!lookup.Track(&context, r, &response).ok() || response.hops_size() == 0) ++failures;
+  });
+  const Percentiles staff = Measure(f.queries, [&](int q) {
+    v1::StaffSearchRequest r;
+    r.set_recipient(Event(picks[q], 0).final_recipient);
+    r.set_page_size(10);
+    v1::StaffSearchResponse response;
+    grpc::ClientContext context;
+    if (!lookup.StaffSearch(&context, r, &response).ok() || response.messages_size() == 0) {
+      ++failures;
+    }
+  });
+  std::printf("lookups at %lld stored hops (%d queries each, %d failed):\n",
+              static_cast<long long>(total_messages * kRecipientsPerMessage), f.queries, failures);
+  std::printf("  Track by ENVID:           p50 %.2f ms  p99 %.2f ms\n", track.p50_ms, track.p99_ms);
+  std::printf("  StaffSearch by recipient: p50 %.2f ms  p99 %.2f ms (page of 10 timelines)\n",
+              staff.p50_ms, staff.p99_ms);
+}
+
 int Run(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows while a 10M populate runs
   Flags f;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i], value = argv[i + 1];
@@ -257,7 +353,12 @@ int Run(int argc, char** argv) {
     } else if (name == "--batch") {
       ok = absl::SimpleAtoi(value, &f.batch);
     } else if (name == "--lookup-hops") {
-      ok = absl::SimpleAtoi(value, &f.lookup_hops);
+      f.lookup_hops.clear();
+      for (absl::string_view h : absl::StrSplit(value, ',')) {
+        int64_t n = 0;
+        ok = ok && absl::SimpleAtoi(h, &n);
+        f.lookup_hops.push_back(n);
+      }
     } else if (name == "--queries") {
       ok = absl::SimpleAtoi(value, &f.queries);
     } else {
@@ -279,23 +380,21 @@ int Run(int argc, char** argv) {
     return 1;
   }
   const int64_t messages = f.events / kRecipientsPerMessage;
-  EnsurePartitions(f.db, 0, std::max(messages, f.lookup_hops / kRecipientsPerMessage));
+  const int64_t most_hops = *std::max_element(f.lookup_hops.begin(), f.lookup_hops.end());
+  EnsurePartitions(f.db, 0, std::max(messages, most_hops / kRecipientsPerMessage));
+  int64_t have = 0;
   {
     pqxx::connection conn(f.db);
     pqxx::nontransaction txn(conn);
-    txn.exec("TRUNCATE hop_events");
-    std::printf("fsync=%s synchronous_commit=%s\n", txn.exec1("SHOW fsync")[0].c_str(),
-                txn.exec1("SHOW synchronous_commit")[0].c_str());
-  }
-  std::printf("ingest: %lld events, %d streams, batches of %d\n",
-              static_cast<long long>(messages * kRecipientsPerMessage), f.streams, f.batch);
-  const double copy_rate = RawCopy(f, 0, messages);
-  std::printf("  raw COPY:        %10.0f events/s\n", copy_rate);
-  {
-    pqxx::connection conn(f.db);
-    pqxx::nontransaction txn(conn);
-    txn.exec("TRUNCATE hop_events");
-    txn.exec("CHECKPOINT");
+    // --events 0: keep what an earlier run stored (generated hops 0..n-1) and measure lookups.
+    if (f.events > 0) txn.exec("TRUNCATE hop_events");
+    have = txn.exec1("SELECT count(*) FROM hop_events")[0].as<int64_t>();
+    std::printf(
+        "fsync=%s synchronous_commit=%s shared_buffers=%s max_wal_size=%s "
+        "wal_compression=%s\n",
+        txn.exec1("SHOW fsync")[0].c_str(), txn.exec1("SHOW synchronous_commit")[0].c_str(),
+        txn.exec1("SHOW shared_buffers")[0].c_str(), txn.exec1("SHOW max_wal_size")[0].c_str(),
+        txn.exec1("SHOW wal_compression")[0].c_str());
   }
   absl::StatusOr<std::unique_ptr<collector::store::PgEventStore>> pg_store =
       collector::store::PgEventStore::Connect(f.db, {.pool_size = f.streams});
@@ -303,51 +402,36 @@ int Run(int argc, char** argv) {
   absl::StatusOr<std::unique_ptr<collector::app::CollectorServer>> server =
       collector::app::CollectorServer::Start("127.0.0.1:0", **pg_store);
   if (!server.ok()) return 1;
-  const double grpc_rate = ViaGrpc(f, (*server)->address(), messages);
-  std::printf("  gRPC PushEvents: %10.0f events/s (%.0f%% of raw COPY)\n", grpc_rate,
-              100.0 * grpc_rate / copy_rate);
-
-  const int64_t have = messages * kRecipientsPerMessage;
-  if (f.lookup_hops > have) {
-    const double rate = RawCopy(f, messages, (f.lookup_hops - have) / kRecipientsPerMessage);
-    std::printf("topped up to %lld hops (raw COPY %.0f/s)\n", static_cast<long long>(f.lookup_hops),
-                rate);
+  if (f.events > 0) {
+    std::printf("ingest: %lld events, %d streams, batches of %d\n",
+                static_cast<long long>(messages * kRecipientsPerMessage), f.streams, f.batch);
+    const double copy_rate = RawCopy(f, 0, messages);
+    std::printf("  raw COPY:        %10.0f events/s\n", copy_rate);
+    {
+      pqxx::connection conn(f.db);
+      pqxx::nontransaction txn(conn);
+      txn.exec("TRUNCATE hop_events");
+      txn.exec("CHECKPOINT");
+    }
+    const double grpc_rate = ViaGrpc(f, (*server)->address(), messages);
+    std::printf("  gRPC PushEvents: %10.0f events/s (%.0f%% of raw COPY)\n", grpc_rate,
+                100.0 * grpc_rate / copy_rate);
+    have = messages * kRecipientsPerMessage;
   }
-  {
-    pqxx::connection conn(f.db);
-    pqxx::nontransaction txn(conn);
-    txn.exec("ANALYZE hop_events");
-  }
-  const int64_t total_messages = std::max(f.lookup_hops, have) / kRecipientsPerMessage;
   auto lookup = v1::Lookup::NewStub(
       grpc::CreateChannel((*server)->address(), grpc::InsecureChannelCredentials()));
-  std::mt19937_64 rng(42);
-  std::vector<int64_t> picks;
-  for (int q = 0; q < f.queries; ++q) picks.push_back(rng() % total_messages);
-  int failures = 0;
-  const Percentiles track = Measure(f.queries, [&](int q) {
-    v1::TrackRequest r;
-    r.set_envid(absl::StrCat("env-", picks[q]));
-    r.set_secret(SecretOf(picks[q]));
-    v1::TrackResponse response;
-    grpc::ClientContext context;
-    if (!lookup->Track(&context, r, &response).ok() || response.hops_size() == 0) ++failures;
-  });
-  const Percentiles staff = Measure(f.queries, [&](int q) {
-    v1::StaffSearchRequest r;
-    r.set_recipient(Event(picks[q], 0).final_recipient);
-    r.set_page_size(10);
-    v1::StaffSearchResponse response;
-    grpc::ClientContext context;
-    if (!lookup->StaffSearch(&context, r, &response).ok() || response.messages_size() == 0) {
-      ++failures;
+  for (const int64_t hops : f.lookup_hops) {
+    if (hops > have) {
+      const auto t0 = Clock::now();
+      PopulateSql(f, have / kRecipientsPerMessage, (hops - have) / kRecipientsPerMessage);
+      const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::printf("populated %lld -> %lld hops in %.0f s (server-side INSERT ... SELECT, %.0f/s)\n",
+                  static_cast<long long>(have), static_cast<long long>(hops), secs,
+                  (hops - have) / secs);
+      have = hops;
     }
-  });
-  std::printf("lookups at %lld stored hops (%d queries each, %d failed):\n",
-              static_cast<long long>(std::max(f.lookup_hops, have)), f.queries, failures);
-  std::printf("  Track by ENVID:          p50 %.2f ms  p99 %.2f ms\n", track.p50_ms, track.p99_ms);
-  std::printf("  StaffSearch by recipient: p50 %.2f ms  p99 %.2f ms (page of 10 timelines)\n",
-              staff.p50_ms, staff.p99_ms);
+    MeasureLookups(f, *lookup, have / kRecipientsPerMessage);
+  }
   (*server)->Shutdown(absl::Seconds(1));
   return 0;
 }

@@ -56,4 +56,14 @@ bool CurrentPgErrorIsMissingPartition() {
   }
 }
 
+bool CurrentPgErrorIsUniqueViolation() {
+  try {
+    throw;
+  } catch (const pqxx::unique_violation&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace mtrk::collector::store

@@ -23,4 +23,8 @@ absl::Status CurrentPgErrorToStatus(absl::string_view what);
 // this process still believed existed.
 bool CurrentPgErrorIsMissingPartition();
 
+// Call only inside a catch block: whether the exception is a unique violation (SQLSTATE 23505),
+// e.g. a resent event hitting hop_events' primary key.
+bool CurrentPgErrorIsUniqueViolation();
+
 }  // namespace mtrk::collector::store

@@ -10,6 +10,7 @@
 #include <pqxx/nontransaction>
 #include <pqxx/result>
 #include <pqxx/stream_to>
+#include <pqxx/subtransaction>
 #include <pqxx/transaction>
 #include <tuple>
 #include <utility>
@@ -55,37 +56,43 @@ constexpr char kInsertSql[] =
     "NULLIF($23::text, '')::timestamptz, $24, $25, $26::timestamptz) "
     "ON CONFLICT DO NOTHING";
 
-// Append COPYs a batch into this per-session staging table (temporary: no WAL, no indexes) and
-// moves it with one INSERT ... SELECT ... ON CONFLICT DO NOTHING. All text: '' stands for NULL,
-// and the conversion happens in the INSERT, so the COPY needs no NULL or bytea escaping.
+// The columns Append COPYs, in the order CopyRow::Fields gives them.
+constexpr const char* kCopyColumns[] = {"message_key",
+                                        "first_seen",
+                                        "event_id",
+                                        "reporting_host",
+                                        "reporting_mta",
+                                        "mta_instance",
+                                        "queue_id",
+                                        "message_id",
+                                        "sender",
+                                        "client",
+                                        "envid",
+                                        "certifier",
+                                        "mtrk_timeout_s",
+                                        "original_recipient",
+                                        "final_recipient",
+                                        "action",
+                                        "status",
+                                        "remote_mta",
+                                        "relay",
+                                        "diagnostic",
+                                        "arrival_time",
+                                        "last_attempt_time",
+                                        "will_retry_until",
+                                        "next_queue_id",
+                                        "expansion_member",
+                                        "event_time"};
+constexpr size_t kCopyColumnCount = std::size(kCopyColumns);
+
+// A batch is first COPYed straight into hop_events (heap multi-inserts, no per-row speculative
+// insertion: bench/README.md, issue 5). Only when that hits the primary key (a resend after a lost
+// ack, or another collector storing the same events) is it COPYed into this per-session staging
+// table instead (temporary: no WAL, no indexes) and moved with INSERT ... ON CONFLICT DO NOTHING.
 constexpr char kStageTable[] = "mtrk_hop_stage";
-constexpr const char* kStageColumns[] = {"message_key",
-                                         "first_seen",
-                                         "event_id",
-                                         "reporting_host",
-                                         "reporting_mta",
-                                         "mta_instance",
-                                         "queue_id",
-                                         "message_id",
-                                         "sender",
-                                         "client",
-                                         "envid",
-                                         "certifier",
-                                         "mtrk_timeout_s",
-                                         "original_recipient",
-                                         "final_recipient",
-                                         "action",
-                                         "status",
-                                         "remote_mta",
-                                         "relay",
-                                         "diagnostic",
-                                         "arrival_time",
-                                         "last_attempt_time",
-                                         "will_retry_until",
-                                         "next_queue_id",
-                                         "expansion_member",
-                                         "event_time"};
-constexpr size_t kStageColumnCount = std::size(kStageColumns);
+constexpr char kCreateStageSql[] =
+    "CREATE TEMP TABLE IF NOT EXISTS mtrk_hop_stage (LIKE hop_events INCLUDING DEFAULTS) "
+    "ON COMMIT DELETE ROWS";
 
 // Rows move in primary-key order: two transactions inserting overlapping batches then take row
 // locks in the same order and wait for each other instead of deadlocking.
@@ -94,14 +101,11 @@ constexpr char kMoveStageSql[] =
     "mta_instance, queue_id, message_id, sender, client, envid, certifier, mtrk_timeout_s, "
     "original_recipient, final_recipient, action, status, remote_mta, relay, diagnostic, "
     "arrival_time, last_attempt_time, will_retry_until, next_queue_id, expansion_member, "
-    "event_time) SELECT message_key, first_seen::timestamptz, event_id, reporting_host, "
-    "reporting_mta, mta_instance, queue_id, message_id, sender, client, envid, "
-    "decode(NULLIF(certifier, ''), 'hex'), mtrk_timeout_s::bigint, original_recipient, "
-    "final_recipient, action, status, remote_mta, relay, diagnostic, "
-    "NULLIF(arrival_time, '')::timestamptz, NULLIF(last_attempt_time, '')::timestamptz, "
-    "NULLIF(will_retry_until, '')::timestamptz, next_queue_id, expansion_member::boolean, "
-    "event_time::timestamptz FROM mtrk_hop_stage "
-    "ORDER BY message_key, first_seen::timestamptz, event_id "
+    "event_time) SELECT message_key, first_seen, event_id, reporting_host, reporting_mta, "
+    "mta_instance, queue_id, message_id, sender, client, envid, certifier, mtrk_timeout_s, "
+    "original_recipient, final_recipient, action, status, remote_mta, relay, diagnostic, "
+    "arrival_time, last_attempt_time, will_retry_until, next_queue_id, expansion_member, "
+    "event_time FROM mtrk_hop_stage ORDER BY message_key, first_seen, event_id "
     "ON CONFLICT DO NOTHING";
 
 constexpr char kMoveStage[] = "move_stage";
@@ -112,11 +116,17 @@ constexpr char kFindMessage[] = "find_message";
 void PrepareStatements(pqxx::connection& conn) {
   {
     pqxx::nontransaction setup(conn);
-    std::string columns;
-    for (const char* c : kStageColumns)
-      absl::StrAppend(&columns, columns.empty() ? "" : ", ", c, " text NOT NULL");
-    setup.exec(absl::StrCat("CREATE TEMP TABLE IF NOT EXISTS ", kStageTable, " (", columns,
-                            ") ON COMMIT DELETE ROWS"));
+    setup.exec(kCreateStageSql);
+    // Every statement here is a point lookup or a batch insert, over a month of day partitions
+    // (bench/README.md, issue 5, has the plans and timings at 10M hops):
+    // - generic plans always: a custom plan prunes the time-bounded lookups' partitions at plan
+    //   time, so PostgreSQL keeps replanning them (2-3 ms per call, for a 0.4 ms query);
+    //   generic plans prune the same partitions at executor start;
+    // - no parallel workers and no JIT: plans over many partitions are costed high enough to get
+    //   them (60 ms to launch two workers on a loaded 2-core host), which never pays off here.
+    setup.exec("SET plan_cache_mode = force_generic_plan");
+    setup.exec("SET max_parallel_workers_per_gather = 0");
+    setup.exec("SET jit = off");
   }
   conn.prepare(kMoveStage, kMoveStageSql);
   conn.prepare(kHopsOf, absl::StrCat(kSelectColumns,
@@ -148,6 +158,12 @@ void PrepareStatements(pqxx::connection& conn) {
                                               kMaxLookupEvents + 1));
 }
 
+// txn.quote() without its template: g++ 12 -O2 reports a false -Wrestrict inside libpqxx 6.4's
+// quote<std::string> ("'" + esc(...)), which breaks Release builds under -Werror.
+std::string Quote(pqxx::transaction_base& txn, const std::string& value) {
+  return absl::StrCat("'", txn.esc(value), "'");
+}
+
 // Both forms are UTC with an explicit offset, so the session TimeZone cannot shift them.
 std::string TimestampText(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
@@ -156,6 +172,76 @@ std::string OptionalTimestampText(absl::Time t) {
   return t == absl::InfinitePast() ? std::string() : TimestampText(t);
 }
 std::string DayOf(absl::Time t) { return absl::FormatTime("%Y-%m-%d", t, absl::UTCTimeZone()); }
+
+// One event as COPY text fields in kCopyColumns order. Fields() points into the event and into
+// this row (so neither may move while the pointers are used); a null pointer is SQL NULL, which
+// libpqxx's stream_to writes as \N. Texts are escaped by stream_to.
+class CopyRow {
+ public:
+  explicit CopyRow(const model::HopEvent& e)
+      : e_(&e),
+        message_key_(MessageKeyOf(e)),
+        first_seen_(TimestampText(e.queue_first_seen)),
+        certifier_(e.certifier.empty() ? ""
+                                       : absl::StrCat("\\x", absl::BytesToHexString(e.certifier))),
+        timeout_(absl::StrCat(e.mtrk_timeout_s)),
+        action_(model::ActionName(e.action)),
+        arrival_(OptionalTimestampText(e.arrival_time)),
+        last_attempt_(OptionalTimestampText(e.last_attempt_time)),
+        retry_until_(OptionalTimestampText(e.will_retry_until)),
+        event_time_(TimestampText(e.event_time)) {}
+  CopyRow(const CopyRow&) = delete;
+  CopyRow& operator=(const CopyRow&) = delete;
+
+  // Primary-key order (hex keys and fixed-width UTC times sort as the database sorts them).
+  bool operator<(const CopyRow& o) const {
+    return std::tie(message_key_, first_seen_, e_->event_id) <
+           std::tie(o.message_key_, o.first_seen_, o.e_->event_id);
+  }
+
+  std::array<const char*, kCopyColumnCount> Fields() const {
+    auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    return {message_key_.c_str(),
+            first_seen_.c_str(),
+            e_->event_id.c_str(),
+            e_->reporting_host.c_str(),
+            e_->reporting_mta.c_str(),
+            e_->mta_instance.c_str(),
+            e_->queue_id.c_str(),
+            e_->message_id.c_str(),
+            e_->sender.c_str(),
+            e_->client.c_str(),
+            e_->envid.c_str(),
+            or_null(certifier_),
+            timeout_.c_str(),
+            e_->original_recipient.c_str(),
+            e_->final_recipient.c_str(),
+            action_.c_str(),
+            e_->status.c_str(),
+            e_->remote_mta.c_str(),
+            e_->relay.c_str(),
+            e_->diagnostic.c_str(),
+            or_null(arrival_),
+            or_null(last_attempt_),
+            or_null(retry_until_),
+            e_->next_queue_id.c_str(),
+            e_->expansion_member ? "t" : "f",
+            event_time_.c_str()};
+  }
+
+ private:
+  const model::HopEvent* e_;
+  std::string message_key_, first_seen_, certifier_, timeout_, action_, arrival_, last_attempt_,
+      retry_until_, event_time_;
+};
+
+// COPYs `rows` (sorted) into `table` within `txn`.
+void CopyRows(pqxx::transaction_base& txn, const char* table,
+              const std::vector<std::unique_ptr<CopyRow>>& rows) {
+  pqxx::stream_to copy(txn, table, std::begin(kCopyColumns), std::end(kCopyColumns));
+  for (const std::unique_ptr<CopyRow>& row : rows) copy << row->Fields();
+  copy.complete();
+}
 
 // A PostgreSQL text[] literal: every element double-quoted, with " and \\ escaped.
 std::string ArrayLiteral(const std::vector<std::string>& values) {
@@ -337,44 +423,36 @@ void PgEventStore::ForgetPartitions() {
 
 absl::StatusOr<int64_t> PgEventStore::AppendOnce(std::span<const model::HopEvent> batch,
                                                  bool* missing_partition) {
+  std::vector<std::unique_ptr<CopyRow>> rows;
+  rows.reserve(batch.size());
+  for (const model::HopEvent& e : batch) rows.push_back(std::make_unique<CopyRow>(e));
+  // Primary-key order: concurrent batches that overlap lock rows in the same order and wait for
+  // each other instead of deadlocking.
+  std::sort(
+      rows.begin(), rows.end(),
+      [](const std::unique_ptr<CopyRow>& a, const std::unique_ptr<CopyRow>& b) { return *a < *b; });
   MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
   try {
     pqxx::work txn(*lease);  // the lease, not a temporary, must outlive the transaction
+    int64_t stored = -1;
     {
-      pqxx::stream_to copy(txn, kStageTable, std::begin(kStageColumns), std::end(kStageColumns));
-      std::array<std::string, kStageColumnCount> row;
-      for (const model::HopEvent& e : batch) {
-        row = {MessageKeyOf(e),
-               TimestampText(e.queue_first_seen),
-               e.event_id,
-               e.reporting_host,
-               e.reporting_mta,
-               e.mta_instance,
-               e.queue_id,
-               e.message_id,
-               e.sender,
-               e.client,
-               e.envid,
-               absl::BytesToHexString(e.certifier),
-               absl::StrCat(e.mtrk_timeout_s),
-               e.original_recipient,
-               e.final_recipient,
-               std::string(model::ActionName(e.action)),
-               e.status,
-               e.remote_mta,
-               e.relay,
-               e.diagnostic,
-               OptionalTimestampText(e.arrival_time),
-               OptionalTimestampText(e.last_attempt_time),
-               OptionalTimestampText(e.will_retry_until),
-               e.next_queue_id,
-               e.expansion_member ? "t" : "f",
-               TimestampText(e.event_time)};
-        copy << row;
+      // Common case, every event new: COPY straight into hop_events. A resent event fails the
+      // COPY on the primary key; then the savepoint undoes it and the staging path below sorts
+      // out which events are new. Cheap either way: resends follow only lost acks.
+      pqxx::subtransaction direct(txn, "direct_copy");
+      try {
+        CopyRows(direct, "hop_events", rows);
+        direct.commit();
+        stored = static_cast<int64_t>(rows.size());
+      } catch (...) {
+        if (!CurrentPgErrorIsUniqueViolation()) throw;
+        direct.abort();
       }
-      copy.complete();
     }
-    const int64_t stored = txn.exec_prepared(kMoveStage).affected_rows();
+    if (stored < 0) {
+      CopyRows(txn, kStageTable, rows);
+      stored = txn.exec_prepared(kMoveStage).affected_rows();
+    }
     if (options_.before_commit) options_.before_commit();
     txn.commit();  // ON COMMIT DELETE ROWS empties the stage
     return stored;
@@ -503,74 +581,102 @@ std::string LikeEscaped(absl::string_view value) {
   return out;
 }
 
-// SQL that matches `column` (an address) against `value` under `match`; the C collation lets
-// exact and prefix use the 0002 indexes.
-std::string AddressPredicate(pqxx::transaction_base& txn, absl::string_view column,
-                             const std::string& value, SearchFilter::Match match) {
-  const std::string col = absl::StrCat("(", column, " COLLATE \"C\")");
-  switch (match) {
-    case SearchFilter::Match::kExact:
-      return absl::StrCat(col, " = ", txn.quote(value));
-    case SearchFilter::Match::kPrefix:
-      return absl::StrCat(col, " LIKE ", txn.quote(LikeEscaped(value) + "%"));
-    case SearchFilter::Match::kSubstring:
-      return absl::StrCat(col, " LIKE ", txn.quote("%" + LikeEscaped(value) + "%"));
-  }
-  return "false";
+// The smallest string greater than every string that starts with `prefix`, in byte order;
+// nullopt when there is none (empty, or all 0xff).
+std::optional<std::string> PrefixUpperBound(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xff) prefix.pop_back();
+  if (prefix.empty()) return std::nullopt;
+  prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
 }
+
+// A staff search as SQL with $n placeholders: the text depends only on which criteria are set
+// (its shape), so each shape is prepared once per connection and then runs a cached generic plan.
+// Planning it afresh on every call cost more than running it once hop_events had a month of day
+// partitions (bench/README.md, issue 5).
+class SearchSql {
+ public:
+  void Where(absl::string_view condition) {
+    absl::StrAppend(&sql_, conditions_++ == 0 ? " WHERE " : " AND ", condition);
+  }
+  // Appends `value` as the next parameter and returns its placeholder.
+  std::string Param(std::string value) {
+    params_.push_back(std::move(value));
+    return absl::StrCat("$", params_.size());
+  }
+  // SQL matching `column` (an address) against `value` under `match`. The C collation lets
+  // exact and prefix (as a byte range: a LIKE with a parameter as pattern cannot use a B-tree)
+  // use the 0002 indexes.
+  std::string Address(absl::string_view column, const std::string& value,
+                      SearchFilter::Match match) {
+    const std::string col = absl::StrCat("(", column, " COLLATE \"C\")");
+    switch (match) {
+      case SearchFilter::Match::kExact:
+        return absl::StrCat(col, " = ", Param(value));
+      case SearchFilter::Match::kPrefix: {
+        std::string range = absl::StrCat(col, " >= ", Param(value));
+        if (const std::optional<std::string> upper = PrefixUpperBound(value)) {
+          absl::StrAppend(&range, " AND ", col, " < ", Param(*upper));
+        }
+        return absl::StrCat("(", range, ")");
+      }
+      case SearchFilter::Match::kSubstring:
+        return absl::StrCat(col, " LIKE ", Param(absl::StrCat("%", LikeEscaped(value), "%")));
+    }
+    return "false";
+  }
+  std::string& sql() { return sql_; }
+  const std::vector<std::string>& params() const { return params_; }
+
+ private:
+  std::string sql_ =
+      "SELECT message_key, (extract(epoch FROM first_seen) * 1000000)::bigint FROM hop_events";
+  int conditions_ = 0;
+  std::vector<std::string> params_;
+};
 
 }  // namespace
 
 absl::StatusOr<std::vector<MessageRef>> PgEventStore::Search(const SearchFilter& filter,
                                                              const std::optional<MessageRef>& after,
                                                              int limit) {
+  SearchSql q;
+  if (!filter.sender.empty()) q.Where(q.Address("sender", filter.sender, filter.match));
+  if (!filter.recipient.empty()) {
+    const std::string final_rcpt = q.Address("final_recipient", filter.recipient, filter.match);
+    const std::string orcpt = q.Address("original_recipient", filter.recipient, filter.match);
+    q.Where(absl::StrCat("(", final_rcpt, " OR (", orcpt,
+                         " AND original_recipient <> final_recipient))"));
+  }
+  if (!filter.message_ids.empty()) {
+    q.Where(absl::StrCat("message_id = ANY(", q.Param(ArrayLiteral(filter.message_ids)),
+                         "::text[]) AND message_id <> ''"));
+  }
+  if (!filter.envid.empty()) {
+    q.Where(absl::StrCat("envid = ", q.Param(filter.envid), " AND envid <> ''"));
+  }
+  if (!filter.queue_id.empty()) {
+    q.Where(absl::StrCat("queue_id = ", q.Param(filter.queue_id)));
+  }
+  if (filter.from != absl::InfinitePast()) {
+    q.Where(absl::StrCat("first_seen >= ", q.Param(TimestampText(filter.from)), "::timestamptz"));
+  }
+  if (filter.to != absl::InfiniteFuture()) {
+    q.Where(absl::StrCat("first_seen < ", q.Param(TimestampText(filter.to)), "::timestamptz"));
+  }
+  if (after.has_value()) {
+    q.Where(absl::StrCat("(first_seen, message_key) > (", q.Param(TimestampText(after->first_seen)),
+                         "::timestamptz, ", q.Param(after->message_key), ")"));
+  }
+  absl::StrAppend(&q.sql(), " GROUP BY first_seen, message_key ORDER BY first_seen, message_key",
+                  " LIMIT ", q.Param(absl::StrCat(limit)), "::integer");
+  // Same text, same name: on a connection that prepared it already, prepare() is a no-op.
+  const std::string name =
+      absl::StrCat("search_", absl::Hex(std::hash<std::string>()(q.sql()), absl::kZeroPad16));
   return Refs(
       [&](pqxx::read_transaction& txn) {
-        std::vector<std::string> where;
-        if (!filter.sender.empty()) {
-          where.push_back(AddressPredicate(txn, "sender", filter.sender, filter.match));
-        }
-        if (!filter.recipient.empty()) {
-          where.push_back(absl::StrCat(
-              "(", AddressPredicate(txn, "final_recipient", filter.recipient, filter.match),
-              " OR (", AddressPredicate(txn, "original_recipient", filter.recipient, filter.match),
-              " AND original_recipient <> final_recipient))"));
-        }
-        if (!filter.message_ids.empty()) {
-          std::string any;
-          for (const std::string& m : filter.message_ids) {
-            absl::StrAppend(&any, any.empty() ? "" : ", ", txn.quote(m));
-          }
-          where.push_back(absl::StrCat("message_id IN (", any, ") AND message_id <> ''"));
-        }
-        if (!filter.envid.empty()) {
-          where.push_back(absl::StrCat("envid = ", txn.quote(filter.envid), " AND envid <> ''"));
-        }
-        if (!filter.queue_id.empty()) {
-          where.push_back(absl::StrCat("queue_id = ", txn.quote(filter.queue_id)));
-        }
-        if (filter.from != absl::InfinitePast()) {
-          where.push_back(absl::StrCat("first_seen >= ", txn.quote(TimestampText(filter.from))));
-        }
-        if (filter.to != absl::InfiniteFuture()) {
-          where.push_back(absl::StrCat("first_seen < ", txn.quote(TimestampText(filter.to))));
-        }
-        if (after.has_value()) {
-          where.push_back(absl::StrCat("(first_seen, message_key) > (",
-                                       txn.quote(TimestampText(after->first_seen)),
-                                       "::timestamptz, ", txn.quote(after->message_key), ")"));
-        }
-        std::string sql =
-            "SELECT message_key, (extract(epoch FROM first_seen) * 1000000)::bigint "
-            "FROM hop_events";
-        for (size_t i = 0; i < where.size(); ++i) {
-          absl::StrAppend(&sql, i == 0 ? " WHERE " : " AND ", where[i]);
-        }
-        absl::StrAppend(&sql,
-                        " GROUP BY first_seen, message_key ORDER BY first_seen, "
-                        "message_key LIMIT ",
-                        limit);
-        return txn.exec(sql);
+        txn.conn().prepare(name, q.sql());
+        return txn.exec_prepared(name, pqxx::prepare::make_dynamic_params(q.params()));
       },
       "staff search");
 }
@@ -627,7 +733,7 @@ absl::StatusOr<PartitionInfo> PgEventStore::DescribePartition(absl::Time day_sta
         "SELECT EXISTS (SELECT 1 FROM ", table,
         " GROUP BY message_key, final_recipient HAVING bool_and(action = 'delayed') AND "
         "(max(will_retry_until) IS NULL OR max(will_retry_until) > ",
-        txn.quote(TimestampText(now)), "::timestamptz))"));
+        Quote(txn, TimestampText(now)), "::timestamptz))"));
     info.holds_queued_message = queued[0].as<bool>();
     txn.commit();
   } catch (...) {

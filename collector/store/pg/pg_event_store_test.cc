@@ -49,6 +49,20 @@ TEST_F(PgEventStoreTest, ResentBatchIsStoredOnce) {
   EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(UnorderedElementsAreArray(batch)));
 }
 
+// Append COPYs straight into hop_events and falls back to INSERT ... ON CONFLICT only when that
+// hits the primary key: a batch mixing stored and new events (and repeating one) must still
+// store each new event once and count only those.
+TEST_F(PgEventStoreTest, PartlyResentBatchStoresOnlyTheNewEvents) {
+  const std::vector<model::HopEvent> first = TwoHops();
+  ASSERT_THAT(store_->Append(first), IsOkAndHolds(2));
+  const model::HopEvent fresh = WithId(Delivered("carol@b.example"));
+  const std::vector<model::HopEvent> mixed = {first[1], fresh, first[0], fresh};
+  EXPECT_THAT(store_->Append(mixed), IsOkAndHolds(1));
+  EXPECT_THAT(store_->FindByEnvid(kEnvid),
+              IsOkAndHolds(UnorderedElementsAreArray({first[0], first[1], fresh})));
+  EXPECT_THAT(store_->Append(std::vector{WithId(Delivered("dave@b.example"))}), IsOkAndHolds(1));
+}
+
 TEST_F(PgEventStoreTest, EmptyBatchStoresNothing) {
   EXPECT_THAT(store_->Append(std::vector<model::HopEvent>()), IsOkAndHolds(0));
 }
