@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/log/rate_limited_log.h"
 #include "gtest/gtest.h"
 #include "spdlog/spdlog.h"
 #include "tests/support/status_matchers.h"
@@ -69,6 +70,22 @@ TEST(LoggingTest, TextLinesNameTheBinaryAndLevel) {
   EXPECT_NE(out.find("mtrk-test["), std::string::npos) << out;
   EXPECT_NE(out.find("warning: spool full"), std::string::npos) << out;
   EXPECT_EQ(out.find("not shown"), std::string::npos) << out;
+}
+
+TEST(LoggingTest, RateLimitedLogWritesTheBurstThenTheSuppressedCount) {
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  RateLimitedLog limited(1, absl::Seconds(60), [&now] { return now; });
+  const std::string out = CaptureStderr([&] {
+    ASSERT_OK(InitLogging("mtrk-test", {.level = "info"}));
+    for (int i = 0; i < 3; ++i) limited.Log(spdlog::level::warn, "retry", "push failed {}", i);
+    now += absl::Seconds(60);
+    limited.Log(spdlog::level::warn, "retry", "push failed {}", 3);
+    spdlog::default_logger()->flush();
+  });
+  EXPECT_NE(out.find("push failed 0"), std::string::npos) << out;
+  EXPECT_EQ(out.find("push failed 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("push failed 3"), std::string::npos) << out;
+  EXPECT_NE(out.find("(2 similar 'retry' messages suppressed)"), std::string::npos) << out;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -41,7 +42,9 @@ class RateLimitedLog {
     if (!Allow(key, &suppressed)) return;
     spdlog::log(level, format, std::forward<Args>(args)...);
     if (suppressed > 0) {
-      spdlog::log(level, "({} similar '{}' messages suppressed)", suppressed, key);
+      // fmt 9 has no formatter for absl::string_view: hand it the std:: one.
+      spdlog::log(level, "({} similar '{}' messages suppressed)", suppressed,
+                  std::string_view(key.data(), key.size()));
     }
   }
 

@@ -32,7 +32,17 @@ absl::StatusOr<std::vector<model::HopEvent>> CollectorLookup::Track(absl::string
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
   const grpc::Status status = stub_->Track(&context, request, &response);
-  if (!status.ok()) return net::FromGrpcStatus(status);
+  if (!status.ok()) {
+    absl::Status s = net::FromGrpcStatus(status);
+    if (!absl::IsNotFound(s) && !absl::IsInvalidArgument(s)) {
+      const int64_t failures = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (uint64_t suppressed = 0; warnings_.Allow("collector-unavailable", &suppressed)) {
+        spdlog::warn("collector lookup failed: {} ({} failures so far, {} such lines suppressed)",
+                     s.ToString(), failures, suppressed);
+      }
+    }
+    return s;
+  }
   std::vector<model::HopEvent> hops;
   hops.reserve(static_cast<size_t>(response.hops_size()));
   for (const v1::HopEvent& hop : response.hops()) hops.push_back(model::FromProto(hop));

@@ -1,13 +1,18 @@
 // TrackLookup backed by the collector's mtrk.v1.Lookup.Track (the gateway holds no database
-// credentials; STYLE §1 least privilege). Thread-safe: gRPC stubs are.
+// credentials; STYLE §1 least privilege). A collector that fails (down, timing out, erring) is
+// counted and logged at warn, rate-limited; "not found" is an answer, not a failure. Nothing
+// about the request (ENVID, secret) is logged. Thread-safe: gRPC stubs are.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/log/rate_limited_log.h"
 #include "common/net/grpc_tls.h"
 #include "mtqp-gateway/mtqp/track_lookup.h"
 #include "mtrk/v1/lookup.grpc.pb.h"
@@ -35,9 +40,15 @@ class CollectorLookup : public mtqp::TrackLookup {
   absl::StatusOr<std::vector<model::HopEvent>> Track(absl::string_view envid,
                                                      absl::string_view secret) override;
 
+  // Track calls that failed for the collector's reasons (every code but NotFound and
+  // InvalidArgument), so far.
+  int64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
  private:
   std::unique_ptr<v1::Lookup::Stub> stub_;
   const absl::Duration deadline_;
+  std::atomic<int64_t> failures_{0};
+  mtrk::log::RateLimitedLog warnings_{5, absl::Minutes(1)};
 };
 
 }  // namespace mtrk::gateway::app

@@ -147,7 +147,8 @@ class ChainTest : public ::testing::Test {
 
   std::unique_ptr<server::MtqpServer> StartServer(mtqp::TrackLookup& lookup, absl::string_view name,
                                                   bool tls, mtqp::Chainer* chainer,
-                                                  uint16_t port = 0) {
+                                                  uint16_t port = 0,
+                                                  std::string client_ca_file = "") {
     server::ServerOptions options;
     options.listen_host = "127.0.0.1";
     options.listen_port = port;
@@ -157,6 +158,7 @@ class ChainTest : public ::testing::Test {
       options.tls_cert_file = File("server.pem");
       options.tls_key_file = File("server.key");
       options.session.tls_required = true;
+      options.tls_client_ca_file = std::move(client_ca_file);
     }
     absl::StatusOr<std::unique_ptr<server::MtqpServer>> s =
         server::MtqpServer::Start(options, lookup);
@@ -219,8 +221,11 @@ class ChainTest : public ::testing::Test {
   std::unique_ptr<MtqpChainer> Chainer(int max_depth = 4,
                                        absl::Duration budget = absl::Seconds(100),
                                        std::vector<std::string> own = {".a.test"},
-                                       std::string self = "") {
+                                       std::string self = "", std::string cert = "",
+                                       std::string key = "") {
     ChainOptions options;
+    options.tls.cert_file = std::move(cert);
+    options.tls.key_file = std::move(key);
     options.own_hosts = std::move(own);
     if (!self.empty()) options.self.push_back(self);
     options.dns_server = DnsServer();
@@ -419,6 +424,54 @@ TEST_F(ChainTest, ClientFollowsReferralToTheSameAnswer) {
   options.max_referrals = 0;
   EXPECT_EQ(client::RunTrack(options, no_referrals, err), client::kExitFound);
   EXPECT_FALSE(absl::StrContains(no_referrals.str(), "mta-b.b.test\",\"reporting_mta_type"));
+}
+
+// Gateway to gateway with client certificates: B (--tls-client-ca) answers only a chaining
+// gateway that presents a certificate from that CA (A's --chain-cert/--chain-key); without one
+// B's handshake fails and A answers with its own transferred record, a referral.
+TEST_F(ChainTest, ChainToGatewayThatRequiresClientCertificates) {
+  DomainLookup lookup_b("mta-b.b.test", model::DsnAction::kDelivered, "");
+  auto server_b = StartServer(lookup_b, "mtqp.b.test", /*tls=*/true, nullptr, 0, File("ca.pem"));
+  ASSERT_NE(server_b, nullptr);
+  StartDns({absl::StrCat("_mtqp._tcp.mta-b.b.test,mtqp.b.test,", server_b->port())});
+  DomainLookup lookup_a("mta-a.a.test", model::DsnAction::kTransferred, "mta-b.b.test");
+
+  auto with_cert =
+      Chainer(4, absl::Seconds(30), {".a.test"}, "", File("client.pem"), File("client.key"));
+  ASSERT_NE(with_cert, nullptr);
+  {
+    auto server_a = StartServer(lookup_a, "mtqp.a.test", true, with_cert.get());
+    EXPECT_EQ(Track(server_a->port(), "mtqp.a.test", nullptr),
+              (std::vector<std::string>{"mta-a.a.test", "mta-b.b.test"}));
+    EXPECT_EQ(with_cert->failures(), 0);
+  }
+
+  auto without_cert = Chainer(4, absl::Seconds(30));
+  ASSERT_NE(without_cert, nullptr);
+  {
+    auto server_a = StartServer(lookup_a, "mtqp.a.test", true, without_cert.get());
+    EXPECT_EQ(Track(server_a->port(), "mtqp.a.test", nullptr),
+              std::vector<std::string>{"mta-a.a.test"});
+    EXPECT_EQ(without_cert->failures(), 1);  // B's handshake refused us
+  }
+
+  // A client certificate from another CA is refused too.
+  auto rogue = Chainer(4, absl::Seconds(30), {".a.test"}, "", File("rogue-client.pem"),
+                       File("rogue-client.key"));
+  ASSERT_NE(rogue, nullptr);
+  {
+    auto server_a = StartServer(lookup_a, "mtqp.a.test", true, rogue.get());
+    EXPECT_EQ(Track(server_a->port(), "mtqp.a.test", nullptr),
+              std::vector<std::string>{"mta-a.a.test"});
+    EXPECT_EQ(rogue->failures(), 1);
+  }
+}
+
+TEST(ServerOptionsTest, ClientCaNeedsAServerCertificate) {
+  server::ServerOptions options;
+  options.tls_client_ca_file = "ca.pem";
+  EXPECT_THAT(server::ValidateServerOptions(options),
+              test::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // --chain-cert/--chain-key: loaded when the chainer is made (that the certificate is then

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -49,6 +50,16 @@ bool MtqpChainer::IsOwnHost(absl::string_view host) const {
   return false;
 }
 
+void MtqpChainer::Failed(absl::string_view next, const absl::Status& status) {
+  const int64_t failures = failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (uint64_t suppressed = 0; warnings_.Allow("chain-failure", &suppressed)) {
+    spdlog::warn(
+        "chain: {}: {} (our transferred record stays the referral; {} failures so far, {} such "
+        "lines suppressed)",
+        std::string_view(next.data(), next.size()), status.ToString(), failures, suppressed);
+  }
+}
+
 std::vector<std::string> MtqpChainer::DownstreamParts(absl::string_view envid,
                                                       absl::string_view secret,
                                                       std::span<const model::HopEvent> hops,
@@ -73,7 +84,10 @@ std::vector<std::string> MtqpChainer::DownstreamParts(absl::string_view envid,
   for (const std::string& host : next_hosts) {
     if (absl::Now() >= deadline) break;
     absl::StatusOr<std::vector<MtqpTarget>> targets = discovery_.Find(host);
-    if (!targets.ok()) continue;
+    if (!targets.ok()) {
+      Failed(host, targets.status());
+      continue;
+    }
     bool answered = false;
     for (const MtqpTarget& target : *targets) {
       if (answered || absl::Now() >= deadline) break;
@@ -84,14 +98,22 @@ std::vector<std::string> MtqpChainer::DownstreamParts(absl::string_view envid,
         asked.insert(Key(address, target.port));
         absl::StatusOr<std::unique_ptr<client::MtqpClient>> c = client::MtqpClient::Connect(
             address, std::to_string(target.port), deadline - absl::Now());
-        if (!c.ok()) continue;
+        if (!c.ok()) {
+          Failed(Key(address, target.port), c.status());
+          continue;
+        }
         // Every step gets only what is left of the one budget (item 51).
         const auto left = [&] { return std::max(deadline - absl::Now(), absl::Milliseconds(1)); };
         (*c)->set_timeout(left());
         if ((*c)->OffersStartTls()) {
-          if (!(*c)->StartTls(target.host, *tls_, target.host).ok()) continue;
+          if (absl::Status s = (*c)->StartTls(target.host, *tls_, target.host); !s.ok()) {
+            Failed(key, s);
+            continue;
+          }
         } else if (context.client_used_tls || !options_.allow_plaintext) {
-          continue;  // item 54: never weaker than what our client used
+          // item 54: never weaker than what our client used
+          Failed(key, absl::FailedPreconditionError("offers no STARTTLS"));
+          continue;
         }
         std::vector<std::string> chain(asked.begin(), asked.end());
         (*c)->set_timeout(left());
@@ -100,7 +122,10 @@ std::vector<std::string> MtqpChainer::DownstreamParts(absl::string_view envid,
         (*c)->set_timeout(left());
         absl::StatusOr<client::Response> r = (*c)->Command(
             absl::StrCat("TRACK ", mtqp::EncodeXtext(envid), " ", absl::Base64Escape(secret)));
-        if (!r.ok()) continue;
+        if (!r.ok()) {  // the command we sent holds the secret: log only the reply's status
+          Failed(key, r.status());
+          continue;
+        }
         (*c)->set_timeout(std::min(left(), absl::Seconds(2)));  // politeness, not worth waiting
         (void)(*c)->Command("QUIT");
         answered = true;  // this site answered, even if with noinfo: do not ask its others

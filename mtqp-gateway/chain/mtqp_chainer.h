@@ -4,9 +4,12 @@
 // secret, and return the downstream parts unchanged. One deadline covers the whole chain; a
 // server already asked (here or upstream, per vnd.mtrk.chain) is never asked again, and nothing
 // is asked past max_depth. Failures leave our own transferred record as the referral.
-// Thread-safe: each call uses its own connections.
+// Failures are counted (failures()) and logged at warn, rate-limited, with the next server's name
+// and the reason, never the secret. Thread-safe: each call uses its own connections.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "asio/ssl/context.hpp"
+#include "common/log/rate_limited_log.h"
 #include "mtqp-gateway/chain/mtqp_discovery.h"
 #include "mtqp-gateway/mtqp/chainer.h"
 #include "mtqp-gateway/server/tls_context.h"
@@ -46,12 +50,19 @@ class MtqpChainer : public mtqp::Chainer {
   // True if `host` is one of options.own_hosts.
   bool IsOwnHost(absl::string_view host) const;
 
+  // Next servers that could not be found or asked (no SRV, refused, TLS, timeout), so far.
+  int64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+
  private:
   MtqpChainer(ChainOptions options, std::shared_ptr<asio::ssl::context> tls);
+  // Counts and logs a next server (`next`: a host, or host:port) that did not answer.
+  void Failed(absl::string_view next, const absl::Status& status);
 
   const ChainOptions options_;
   const Discovery discovery_;
   std::shared_ptr<asio::ssl::context> tls_;
+  std::atomic<int64_t> failures_{0};
+  mtrk::log::RateLimitedLog warnings_{5, absl::Minutes(1)};
 };
 
 }  // namespace mtrk::gateway::chain

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <span>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -12,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
+#include "mtqp-gateway/app/flag_reader.h"
 #include "mtqp-gateway/helpdesk/grpc_staff_lookup.h"
 #include "mtqp-gateway/helpdesk/helpdesk_server.h"
 #include "mtqp-gateway/helpdesk/helpdesk_store.h"
@@ -123,22 +125,12 @@ int RunHelpdeskCommand(int argc, char** argv) {
   const std::string command = argv[0];
   const std::string verb = argv[1];
   std::map<std::string, std::string> f;
-  for (int i = 2; i < argc; ++i) {
-    std::string flag = argv[i];
-    std::string value;
-    if (const size_t eq = flag.find('='); eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return Usage(absl::StrCat(flag, " needs a value"));
-    }
-    if (flag != "--db" && flag != "--name" && flag != "--role" && flag != "--domains" &&
-        flag != "--label" && flag != "--ttl-days" && flag != "--id") {
-      return Usage(absl::StrCat("unknown flag ", flag));
-    }
-    f[flag.substr(2)] = value;
+  app::FlagReader flags(std::span<char* const>(argv + 2, argc - 2), {},
+                        {"--db", "--name", "--role", "--domains", "--label", "--ttl-days", "--id"});
+  while (!flags.done()) {
+    absl::StatusOr<app::FlagReader::Flag> flag = flags.Next();
+    if (!flag.ok()) return Usage(flag.status().message());
+    f[flag->name.substr(2)] = flag->value;
   }
   if (f["db"].empty()) return Usage("--db is required");
   absl::StatusOr<std::unique_ptr<HelpdeskStore>> store = HelpdeskStore::Connect(f["db"]);

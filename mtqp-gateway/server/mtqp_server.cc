@@ -1,12 +1,14 @@
 #include "mtqp-gateway/server/mtqp_server.h"
 
 #include <array>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "asio.hpp"
 #include "asio/ssl.hpp"
+#include "common/log/rate_limited_log.h"
 #include "mtqp-gateway/mtqp/command_parser.h"
 #include "mtqp-gateway/mtqp/line_assembler.h"
 #include "mtqp-gateway/server/tls_context.h"
@@ -167,6 +169,32 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_ = false;
 };
 
+// The failed-TRACK limiter as the session sees it: a refusal (answered -TEMP/admin) is also
+// logged. The session is pure protocol (STYLE §1) and does not log.
+class LoggedTrackLimiter : public mtqp::TrackLimiter {
+ public:
+  LoggedTrackLimiter(ClientRateLimiter& limiter, mtrk::log::RateLimitedLog& log)
+      : limiter_(limiter), log_(log) {}
+
+  bool TryAcquire(absl::string_view client) override {
+    if (limiter_.TryAcquire(client)) return true;
+    // Allow() and spdlog directly: RateLimitedLog::Log cannot format its absl::string_view key
+    // with Debian's fmt 9 (reported; common/log is not ours to change here).
+    if (uint64_t suppressed = 0; log_.Allow("failed-track-limit", &suppressed)) {
+      spdlog::warn(
+          "mtqp: client {} is over the failed-TRACK limit, answered -TEMP/admin ({} refused so "
+          "far, {} such lines suppressed)",
+          std::string_view(client.data(), client.size()), limiter_.refused(), suppressed);
+    }
+    return false;
+  }
+  void Refund(absl::string_view client) override { limiter_.Refund(client); }
+
+ private:
+  ClientRateLimiter& limiter_;
+  mtrk::log::RateLimitedLog& log_;
+};
+
 }  // namespace
 
 struct MtqpServer::State {
@@ -176,9 +204,10 @@ struct MtqpServer::State {
         lookup(l),
         connection_limiter(o.connection_limit, o.rate_limit_clients),
         failed_track_limiter(o.failed_track_limit, o.rate_limit_clients),
+        logged_track_limiter(failed_track_limiter, refusal_log),
         acceptor(asio::make_strand(io)),  // the strand serialises accept handlers and Stop's close
         lookups(static_cast<size_t>(o.lookup_threads)) {
-    if (o.failed_track_limit.enabled()) session_options.track_limiter = &failed_track_limiter;
+    if (o.failed_track_limit.enabled()) session_options.track_limiter = &logged_track_limiter;
   }
 
   void Accept() {
@@ -191,6 +220,14 @@ struct MtqpServer::State {
         // A socket already reset has no peer; it fails at its first read anyway.
         std::string client = peer_ec ? std::string("?") : ClientKey(peer.address());
         const bool over_limit = !connection_limiter.TryAcquire(client);
+        if (over_limit) {
+          if (uint64_t suppressed = 0; refusal_log.Allow("connection-limit", &suppressed)) {
+            spdlog::warn(
+                "mtqp: client {} is over the connection limit, answered -TEMP/MTQP/admin ({} "
+                "refused so far, {} such lines suppressed)",
+                client, connection_limiter.refused(), suppressed);
+          }
+        }
         auto connection =
             std::make_shared<Connection>(std::move(socket), lookups, options, session_options,
                                          tls.context, lookup, std::move(client), over_limit);
@@ -221,8 +258,12 @@ struct MtqpServer::State {
   ServerTls tls;                         // context null without TLS
   mtqp::TrackLookup& lookup;
   // Before io and lookups, so they outlive the sessions that use them.
+  // A flood from many addresses must not flood the log: a few lines a minute per kind of
+  // refusal, then a count of those left out; the limiters' refused() carry the totals.
+  mtrk::log::RateLimitedLog refusal_log{5, absl::Minutes(1)};
   ClientRateLimiter connection_limiter;
   ClientRateLimiter failed_track_limiter;
+  LoggedTrackLimiter logged_track_limiter;
   // Declaration order is destruction order in reverse: lookups (joined) before io.
   asio::io_context io;
   tcp::acceptor acceptor;
@@ -254,6 +295,9 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError("server: a TLS certificate needs its key, and vice versa");
   }
+  if (!options.tls_client_ca_file.empty() && options.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("server: a client CA needs a server certificate");
+  }
   if (options.session.tls_required && options.tls_cert_file.empty()) {
     return absl::InvalidArgumentError("server: TLS required but no certificate configured");
   }
@@ -266,7 +310,7 @@ absl::StatusOr<std::unique_ptr<MtqpServer>> MtqpServer::Start(const ServerOption
   auto state = std::make_unique<State>(options, lookup);
   if (!options.tls_cert_file.empty()) {
     absl::StatusOr<ServerTls> server_tls =
-        MakeServerTls(options.tls_cert_file, options.tls_key_file);
+        MakeServerTls(options.tls_cert_file, options.tls_key_file, options.tls_client_ca_file);
     if (!server_tls.ok()) return server_tls.status();
     state->tls = *std::move(server_tls);
     state->session_options.tls_available = true;  // RFC 3887 §3: listed whenever a cert is

@@ -34,6 +34,9 @@ struct ServerOptions {
   // from the certificate); session.tls_required makes TLS mandatory for TRACK.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // PEM bundle: when set, STARTTLS requires a client certificate that chains to it (the
+  // handshake fails without one, and the connection closes, RFC 3887 §6.1).
+  std::string tls_client_ca_file;
   // Per client address (IPv4 address, IPv6 /64), token buckets (server/client_rate_limiter.h);
   // burst 0 turns one off. New connections: over the limit, the client gets a negative greeting
   // (-TEMP/MTQP/admin) and the connection closes. Failed TRACKs (-ERR/noinfo, whatever the

@@ -1,88 +1,29 @@
 // The server over a real loopback socket, with a fake lookup.
 #include "mtqp-gateway/server/mtqp_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "mtqp-gateway/server/testing/mtqp_test_client.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/support/status_matchers.h"
 
 namespace mtrk::gateway::server {
 namespace {
 
-constexpr absl::string_view kEnvid = "20261123.a1b2c3@a.example";
-constexpr absl::string_view kSecretB64 = "jztaHJ0uT2BxgpOktcbX6A";  // 16 octets
-
-class FakeLookup : public mtqp::TrackLookup {
- public:
-  absl::StatusOr<std::vector<model::HopEvent>> Track(absl::string_view envid,
-                                                     absl::string_view secret) override {
-    if (envid != kEnvid || secret.size() != 16) return absl::NotFoundError("no");
-    model::HopEvent e;
-    e.reporting_mta = "mta-a.a.example";
-    e.envid = std::string(envid);
-    e.final_recipient = "alice@b.example";
-    e.action = model::DsnAction::kTransferred;
-    e.status = "2.0.0";
-    e.remote_mta = "127.0.0.2";
-    e.arrival_time = absl::FromUnixSeconds(1795415225);
-    e.last_attempt_time = e.arrival_time;
-    return std::vector<model::HopEvent>{e};
-  }
-};
-
-// A blocking test client on plain POSIX sockets: SO_RCVTIMEO makes a broken server fail the test
-// ("<timeout>") instead of hanging it (Asio's blocking reads would poll past the timeout).
-class RawClient {
- public:
-  explicit RawClient(uint16_t port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    timeval tv{.tv_sec = 20, .tv_usec = 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~RawClient() { close(fd_); }
-  void Send(absl::string_view bytes) {
-    ASSERT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-  // One line without CRLF; "<eof>" when the server closed the connection.
-  std::string Line() {
-    for (;;) {
-      if (const size_t end = buf_.find("\r\n"); end != std::string::npos) {
-        std::string line = buf_.substr(0, end);
-        buf_.erase(0, end + 2);
-        return line;
-      }
-      char chunk[4096];
-      const ssize_t n = recv(fd_, chunk, sizeof chunk, 0);
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return "<timeout>";
-      if (n <= 0) return "<eof>";
-      buf_.append(chunk, static_cast<size_t>(n));
-    }
-  }
-  // A multi-line response's data through the "." line.
-  std::string UntilDot() {
-    std::string all;
-    for (std::string l = Line(); l != "." && l[0] != '<'; l = Line())
-      absl::StrAppend(&all, l, "\n");
-    return all;
-  }
-
- private:
-  const int fd_;
-  std::string buf_;
-};
+using mtqp_test::FakeLookup;
+using mtqp_test::kEnvid;
+using mtqp_test::kSecretB64;
+using ::testing::HasSubstr;
+using ::testing::Not;
+// Over loopback with a deadline per read: a broken server fails the test ("<timeout>").
+using RawClient = mtqp_test::MtqpTestClient;
 
 class MtqpServerTest : public ::testing::Test {
  protected:
@@ -170,6 +111,11 @@ TEST_F(MtqpServerTest, StopClosesOpenConnections) {
 
 // Over loopback every client is 127.0.0.1: one budget for all of this test's connections.
 TEST(MtqpServerRateLimitTest, FailedTracksAndConnectionsPerClientAddress) {
+  // Refusals are logged at warn with the client's address (STYLE §4).
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
   FakeLookup lookup;
   ServerOptions options;
   options.listen_host = "127.0.0.1";
@@ -205,6 +151,13 @@ TEST(MtqpServerRateLimitTest, FailedTracksAndConnectionsPerClientAddress) {
   EXPECT_EQ(c4.Line(), "<eof>");
   EXPECT_EQ(server->connection_limiter().refused(), 1);
   EXPECT_EQ(server->failed_track_limiter().refused(), 2);
+  spdlog::set_default_logger(previous);
+  EXPECT_THAT(log.str(), HasSubstr("[warning] mtqp: client 127.0.0.1 is over the failed-TRACK "
+                                   "limit, answered -TEMP/admin (1 refused so far, 0 such lines"));
+  EXPECT_THAT(log.str(), HasSubstr("(2 refused so far, 0 such lines suppressed)"));
+  EXPECT_THAT(log.str(), HasSubstr("[warning] mtqp: client 127.0.0.1 is over the connection "
+                                   "limit, answered -TEMP/MTQP/admin (1 refused so far"));
+  EXPECT_THAT(log.str(), Not(HasSubstr(std::string(kSecretB64))));
 }
 
 TEST(ServerOptionsTest, Item49_IdleTimeoutAtLeastTenMinutes) {

@@ -1,6 +1,7 @@
 // STARTTLS end to end over loopback (RFC 3887 §6; DIGEST §7 items 35, 37-45): the real server
 // with a certificate from a test CA made at test time (tests/support/make-test-ca.sh), the real
-// client (client/mtqp_client.h), and a raw Asio client where the test must misbehave.
+// client (client/mtqp_client.h), and a raw client where the test must misbehave
+// (server/testing/mtqp_test_client.h).
 #include <openssl/ssl.h>
 
 #include <array>
@@ -17,35 +18,21 @@
 #include "mtqp-gateway/client/mtqp_client.h"
 #include "mtqp-gateway/mtqp/session.h"
 #include "mtqp-gateway/server/mtqp_server.h"
+#include "mtqp-gateway/server/testing/mtqp_test_client.h"
 #include "mtqp-gateway/server/tls_context.h"
 #include "tests/support/status_matchers.h"
 
 namespace mtrk::gateway::server {
 namespace {
 
-constexpr absl::string_view kEnvid = "20261123.a1b2c3@a.example";
-constexpr absl::string_view kSecretB64 = "jztaHJ0uT2BxgpOktcbX6A";  // 16 octets
 // OpenSSL will not match a wildcard over a single label ("*.test"), so the test CA gets our names.
 constexpr char kName[] = "gw.a.test";
 constexpr char kExtraSans[] = "DNS:gw.a.test,DNS:*.b.test";
 
-class FakeLookup : public mtqp::TrackLookup {
- public:
-  absl::StatusOr<std::vector<model::HopEvent>> Track(absl::string_view envid,
-                                                     absl::string_view secret) override {
-    if (envid != kEnvid || secret.size() != 16) return absl::NotFoundError("no");
-    model::HopEvent e;
-    e.reporting_mta = "mta-a.a.example";
-    e.envid = std::string(envid);
-    e.final_recipient = "alice@a.example";
-    e.action = model::DsnAction::kDelivered;
-    e.status = "2.0.0";
-    e.remote_mta = "127.0.0.2";
-    e.arrival_time = absl::FromUnixSeconds(1795415225);
-    e.last_attempt_time = e.arrival_time;
-    return std::vector<model::HopEvent>{e};
-  }
-};
+using mtqp_test::FakeLookup;
+using mtqp_test::kEnvid;
+using mtqp_test::kSecretB64;
+using mtqp_test::MtqpTestClient;
 
 class MtqpTlsTest : public ::testing::Test {
  protected:
@@ -88,102 +75,10 @@ class MtqpTlsTest : public ::testing::Test {
   }
 
   static std::string* dir_;
-  FakeLookup lookup_;
+  FakeLookup lookup_{model::DsnAction::kDelivered, "alice@a.example"};
   std::unique_ptr<MtqpServer> server_;
 };
 std::string* MtqpTlsTest::dir_ = nullptr;
-
-// A raw client for what the real client refuses to do. Every operation is asynchronous and runs
-// against a deadline (io_context::run_for), then cancels: a blocking Asio read polls without
-// end and ignores SO_RCVTIMEO, so a server that never answered would hang the test.
-class RawTls {
- public:
-  static constexpr std::chrono::seconds kDeadline{20};
-
-  explicit RawTls(uint16_t port) {
-    Run([&](auto done) {
-      socket_.async_connect({asio::ip::make_address("127.0.0.1"), port}, done);
-    });
-  }
-  void Send(absl::string_view bytes) {
-    Run([&](auto done) {
-      const auto handler = [done](const std::error_code& ec, size_t /*n*/) { done(ec); };
-      if (tls_) {
-        asio::async_write(*tls_, asio::buffer(bytes.data(), bytes.size()), handler);
-      } else {
-        asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), handler);
-      }
-    });
-  }
-  // One line without CRLF; "<eof>" on EOF or error, "<timeout>" past the deadline.
-  std::string Line() {
-    const std::error_code ec = Run([&](auto done) {
-      const auto handler = [done](const std::error_code& ec, size_t /*n*/) { done(ec); };
-      if (tls_) {
-        asio::async_read_until(*tls_, buf_, "\r\n", handler);
-      } else {
-        asio::async_read_until(socket_, buf_, "\r\n", handler);
-      }
-    });
-    if (ec == asio::error::timed_out) return "<timeout>";
-    if (ec) return "<eof>";
-    std::string line;
-    std::istream in(&buf_);
-    std::getline(in, line);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    return line;
-  }
-  // Reads through the end of the (multi-line) greeting.
-  void SkipGreeting() {
-    for (std::string l = Line(); l != "." && l != "<eof>" && l != "<timeout>";) l = Line();
-  }
-  // The handshake's error, asio::error::timed_out if it did not finish in time.
-  std::error_code Handshake(asio::ssl::context& context) {
-    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, context);
-    return Run([&](auto done) { tls_->async_handshake(asio::ssl::stream_base::client, done); });
-  }
-  // True if the server closed the TCP connection: the next raw read, below TLS, ends in EOF or a
-  // reset rather than in data or the deadline.
-  bool ClosedByServer() {
-    std::array<char, 512> scratch;
-    std::error_code ec;
-    do {
-      ec = Run([&](auto done) {
-        socket_.async_read_some(asio::buffer(scratch),
-                                [done](const std::error_code& e, size_t /*n*/) { done(e); });
-      });
-    } while (!ec);  // an alert the handshake left unread
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
-  }
-  // "TLSv1.2" once the handshake is done.
-  std::string Version() const { return tls_ ? SSL_get_version(tls_->native_handle()) : ""; }
-
- private:
-  // Starts one operation, which calls `done(ec)`, and waits for it until the deadline; past
-  // it, closes the socket (which aborts the operation) and returns timed_out.
-  template <typename Start>
-  std::error_code Run(Start start) {
-    std::error_code result;
-    bool finished = false;
-    io_.restart();
-    start([&](const std::error_code& ec) {
-      result = ec;
-      finished = true;
-    });
-    io_.run_for(kDeadline);
-    if (finished) return result;
-    std::error_code ignored;
-    socket_.close(ignored);
-    io_.restart();
-    io_.run();  // the aborted handler runs and returns; nothing else is pending
-    return asio::error::timed_out;
-  }
-
-  asio::io_context io_;
-  asio::ip::tcp::socket socket_{io_};
-  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
-  asio::streambuf buf_;
-};
 
 TEST_F(MtqpTlsTest, Item05_Item06_GreetingListsStartTlsRequired) {
   StartServer(/*required=*/true);
@@ -251,7 +146,7 @@ TEST_F(MtqpTlsTest, Item39_StartTlsInsideTlsIsTlsInProgress) {
 }
 
 TEST(MtqpNoTlsTest, Item40_StartTlsOnServerWithoutTlsIsUnsupported) {
-  FakeLookup lookup;
+  FakeLookup lookup{model::DsnAction::kDelivered, "alice@a.example"};
   ServerOptions options;
   options.listen_host = "127.0.0.1";
   options.listen_port = 0;
@@ -277,7 +172,7 @@ TEST_F(MtqpTlsTest, Item41_NewGreetingAfterHandshakeWithoutStartTls) {
 
 TEST_F(MtqpTlsTest, Item42_ClearTextPipelinedAfterStartTlsIsDiscarded) {
   StartServer(false);
-  RawTls c(server_->port());
+  MtqpTestClient c(server_->port());
   EXPECT_TRUE(absl::StartsWith(c.Line(), "+OK+/MTQP"));
   EXPECT_EQ(c.Line(), "STARTTLS");
   EXPECT_EQ(c.Line(), ".");
@@ -293,7 +188,7 @@ TEST_F(MtqpTlsTest, Item42_ClearTextPipelinedAfterStartTlsIsDiscarded) {
 
 TEST_F(MtqpTlsTest, Item43_FailedHandshakeClosesConnection) {
   StartServer(false);
-  RawTls c(server_->port());
+  MtqpTestClient c(server_->port());
   c.SkipGreeting();
   c.Send(absl::StrCat("STARTTLS ", kName, "\r\n"));
   EXPECT_EQ(c.Line(), "+OK begin TLS negotiation");
@@ -307,7 +202,7 @@ TEST_F(MtqpTlsTest, Item43_FailedHandshakeClosesConnection) {
 TEST_F(MtqpTlsTest, Item44_Tls10And11AreRefused) {
   StartServer(false);
   // The first TLS bytes a client sends after "+OK begin TLS negotiation".
-  const auto upgrade = [&](RawTls& c) {
+  const auto upgrade = [&](MtqpTestClient& c) {
     c.SkipGreeting();
     c.Send(absl::StrCat("STARTTLS ", kName, "\r\n"));
     EXPECT_EQ(c.Line(), "+OK begin TLS negotiation");
@@ -324,7 +219,7 @@ TEST_F(MtqpTlsTest, Item44_Tls10And11AreRefused) {
   };
   for (const int version : {TLS1_VERSION, TLS1_1_VERSION}) {
     SCOPED_TRACE(absl::StrCat("max version 0x", absl::Hex(version)));
-    RawTls c(server_->port());
+    MtqpTestClient c(server_->port());
     upgrade(c);
     const auto old = pinned(version);
     const std::error_code ec = c.Handshake(*old);
@@ -335,7 +230,7 @@ TEST_F(MtqpTlsTest, Item44_Tls10And11AreRefused) {
   for (const auto& [version, name] :
        {std::pair{TLS1_2_VERSION, "TLSv1.2"}, std::pair{TLS1_3_VERSION, "TLSv1.3"}}) {
     SCOPED_TRACE(name);
-    RawTls modern(server_->port());
+    MtqpTestClient modern(server_->port());
     upgrade(modern);
     const auto context = pinned(version);
     ASSERT_FALSE(modern.Handshake(*context));
@@ -347,7 +242,7 @@ TEST_F(MtqpTlsTest, Item44_Tls10And11AreRefused) {
 // The server never keeps a connection it finds too weak (TLS 1.2+ is enforced in the
 // handshake), so item 45 is the session's behaviour when told so.
 TEST(MtqpInsecureSessionTest, Item45_TooWeakTlsAnswersInsecureExceptQuit) {
-  FakeLookup lookup;
+  FakeLookup lookup{model::DsnAction::kDelivered, "alice@a.example"};
   mtqp::SessionOptions options;
   options.tls_available = true;
   options.certificate_names = {"*.test"};

@@ -52,7 +52,8 @@ absl::StatusOr<std::vector<std::string>> DnsNames(const std::string& cert_file) 
 
 }  // namespace
 
-absl::StatusOr<ServerTls> MakeServerTls(const std::string& cert_file, const std::string& key_file) {
+absl::StatusOr<ServerTls> MakeServerTls(const std::string& cert_file, const std::string& key_file,
+                                        const std::string& client_ca_file) {
   ServerTls out;
   out.context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SetFloor(*out.context);
@@ -71,6 +72,24 @@ absl::StatusOr<ServerTls> MakeServerTls(const std::string& cert_file, const std:
   absl::StatusOr<std::vector<std::string>> names = DnsNames(cert_file);
   if (!names.ok()) return names.status();
   out.dns_names = *std::move(names);
+  if (!client_ca_file.empty()) {
+    if (out.context->load_verify_file(client_ca_file, ec); ec) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tls: client CA ", client_ca_file, ": ", ec.message()));
+    }
+    // The CA names in the CertificateRequest, so a client with several certificates picks ours.
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca_file.c_str())) {
+      SSL_CTX_set_client_CA_list(out.context->native_handle(), names);
+    }
+    // Resumed sessions must have been verified too; OpenSSL refuses resumption with peer
+    // verification unless the context has a session id context.
+    static constexpr unsigned char kSessionContext[] = "mtrk-mtqp";
+    SSL_CTX_set_session_id_context(out.context->native_handle(), kSessionContext,
+                                   sizeof kSessionContext - 1);
+    out.context->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert,
+                                 ec);
+    if (ec) return absl::InternalError(absl::StrCat("tls: verify mode: ", ec.message()));
+  }
   return out;
 }
 

@@ -18,8 +18,11 @@ struct ServerTls {
   std::vector<std::string> dns_names;
 };
 
-// `cert_file` is a PEM chain (leaf first), `key_file` its PEM private key.
-absl::StatusOr<ServerTls> MakeServerTls(const std::string& cert_file, const std::string& key_file);
+// `cert_file` is a PEM chain (leaf first), `key_file` its PEM private key. With
+// `client_ca_file` (PEM bundle), every client must present a certificate that chains to it, or
+// the handshake fails (a gateway that only answers known chaining peers).
+absl::StatusOr<ServerTls> MakeServerTls(const std::string& cert_file, const std::string& key_file,
+                                        const std::string& client_ca_file = "");
 
 struct ClientTlsOptions {
   std::string ca_file;    // PEM bundle; empty: the system's trust store
