@@ -404,6 +404,18 @@ absl::StatusOr<size_t> Follower::Drain(const LineSink& sink, size_t max_lines, b
       *eof = true;
       break;
     }
+    // copytruncate race: if the live file was truncated and written again past our offset
+    // before this read, these bytes are the new file's, not the continuation of what we read;
+    // taking them would skip the old file's tail (which is in the copy). The head tells: new
+    // content is in place from byte 0 on before it can reach our offset, so a head still ours
+    // *after* the read proves the bytes were ours. Otherwise drop them; CheckRotation finds
+    // the copy and reads the rest from there.
+    if (const FileIdentity& id = identities_[seq_]; live_ && id.head_len > 0 &&
+                                                    offset_ + buffer_.size() >= id.head_len &&
+                                                    !MatchesHead(fd_, id)) {
+      *eof = true;
+      break;
+    }
     stats_.bytes += r;
     buffer_.append(chunk.data(), static_cast<size_t>(r));
     LearnHead();
@@ -491,6 +503,8 @@ absl::StatusOr<bool> Follower::CheckRotation(const LineSink& sink) {
     ++stats_.truncations;
     // copytruncate: what was written after our last read is in the copy, at the same offsets, so
     // seq_, offset_ and buffer_ stay: the copy is the same file under another inode.
+    // XXX: a file we opened while empty and that was copied and truncated before we read any of
+    // it shows no truncation at all (nothing read, no head): its copy is not read.
     std::vector<RotatedFile> files = ScanRotated();
     for (RotatedFile& f : files) {
       // An empty head would match any file: such a copy cannot be told apart.

@@ -101,6 +101,23 @@ TEST_F(FollowerTest, CopyTruncateReadsTheTailFromTheCopy) {
   EXPECT_EQ(f.stats().truncations, 1);
 }
 
+// The race the CI saw: truncated and written again *past our offset* before we read on. The
+// bytes at our offset are then the new file's; taking them as the old file's continuation
+// skipped the old tail (in the copy) and cut the new file's lines in the middle.
+TEST_F(FollowerTest, CopyTruncateRewrittenPastOurOffsetIsNotReadAsTheOldFile) {
+  Append("a1 first line of the old file\n");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1 first line of the old file"));
+  Append("a2 not read before the copy\n");
+  std::filesystem::copy_file(path_, path_ + ".1");
+  std::filesystem::resize_file(path_, 0);
+  Append("b1 the new file is longer than what we had read\nb2\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("a2 not read before the copy",
+                                      "b1 the new file is longer than what we had read", "b2"));
+  EXPECT_EQ(f.stats().truncations, 1);
+}
+
 TEST_F(FollowerTest, ResumesFromACheckpointInTheRotatedFile) {
   Append("a1\na2\n");
   std::optional<TailCheckpoint> cp;
