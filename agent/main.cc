@@ -5,6 +5,7 @@
 //   mtrk-agent backfill --config FILE [overrides] FILE...      replay rotated/.gz logs
 //   mtrk-agent --check-config --config FILE | --print-defaults
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <span>
 #include <string>
@@ -16,8 +17,7 @@
 #include "agent/app/backfill_runner.h"
 #include "agent/app/run_config.h"
 #include "agent/app/tail_runner.h"
-#include "spdlog/cfg/env.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
+#include "common/log/logging.h"
 #include "spdlog/spdlog.h"
 
 namespace {
@@ -98,9 +98,16 @@ int RunMode(const std::vector<std::string>& args, bool backfill) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Logs go to stderr: stdout carries --dry-run's JSON lines.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("mtrk-agent"));
-  spdlog::cfg::load_env_levels();  // SPDLOG_LEVEL=debug
+  // Logs go to stderr: stdout carries --dry-run's JSON lines. SPDLOG_LEVEL=debug for more;
+  // MTRK_LOG_FORMAT=json for one JSON object per line.
+  mtrk::log::LogOptions log_options;
+  if (const char* format = std::getenv("MTRK_LOG_FORMAT"); format != nullptr) {
+    if (const absl::Status s = mtrk::log::ParseFormat(format, &log_options.format); !s.ok()) {
+      std::cerr << "mtrk-agent: MTRK_LOG_FORMAT: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  (void)mtrk::log::InitLogging("mtrk-agent", log_options);  // the default level is valid
   const std::vector<std::string> all(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (!all.empty() && (all[0] == "run" || all[0] == "backfill")) {
     return RunMode(std::vector<std::string>(all.begin() + 1, all.end()), all[0] == "backfill");

@@ -19,8 +19,8 @@
 #include "collector/store/pg/migrator.h"
 #include "collector/store/pg/pg_event_store.h"
 #include "common/base/status_macros.h"
+#include "common/log/logging.h"
 #include "common/net/grpc_tls.h"
-#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 #ifndef MTRK_SOURCE_DIR
@@ -145,6 +145,8 @@ absl::StatusOr<CollectorFlags> ParseCollectorFlags(const std::vector<std::string
       target = &flags.migrations_dir;
     } else if (name == "--log-level") {
       target = &flags.log_level;
+    } else if (name == "--log-format") {
+      target = &flags.log_format;
     } else if (name == "--tls-cert") {
       target = &flags.tls_cert;
     } else if (name == "--tls-key") {
@@ -177,9 +179,9 @@ absl::StatusOr<CollectorFlags> ParseCollectorFlags(const std::vector<std::string
     return absl::InvalidArgumentError("--tls-cert, --tls-key and --tls-client-ca go together");
   }
   MTRK_RETURN_IF_ERROR(RetentionFromFlags(flags).status());
-  if (spdlog::level::from_str(flags.log_level) == spdlog::level::off && flags.log_level != "off") {
-    return absl::InvalidArgumentError(absl::StrCat("unknown --log-level '", flags.log_level, "'"));
-  }
+  MTRK_RETURN_IF_ERROR(mtrk::log::ValidateLevel(flags.log_level));
+  mtrk::log::Format format;
+  MTRK_RETURN_IF_ERROR(mtrk::log::ParseFormat(flags.log_format, &format));
   return flags;
 }
 
@@ -201,8 +203,7 @@ std::vector<std::string> DefaultMigrationsDirs() {
 
 int RunCollector(int argc, char** argv) {
   const sigset_t signals = BlockShutdownSignals();  // before any thread exists
-  auto logger = spdlog::stderr_color_mt("mtrk-collector");
-  spdlog::set_default_logger(logger);
+  // Until the flags are read, errors go to stderr with the usage text.
 
   absl::StatusOr<CollectorFlags> flags =
       ParseCollectorFlags(std::vector<std::string>(argv + 1, argv + argc));
@@ -215,7 +216,11 @@ int RunCollector(int argc, char** argv) {
     std::fputs(kCollectorUsage, stdout);
     return 0;
   }
-  spdlog::set_level(spdlog::level::from_str(flags->log_level));
+  mtrk::log::LogOptions log_options{.level = flags->log_level};
+  if (const absl::Status s = mtrk::log::ParseFormat(flags->log_format, &log_options.format);
+      !s.ok() || !mtrk::log::InitLogging("mtrk-collector", log_options).ok()) {
+    return 2;  // ParseCollectorFlags checked both: unreachable
+  }
 
   const absl::Status status = Serve(*flags, signals);
   if (!status.ok()) {

@@ -24,6 +24,7 @@ struct CollectorFlags {
   std::string db;              // libpq conninfo; a secret-bearing value: never logged
   std::string migrations_dir;  // empty: DefaultMigrationsDirs()
   std::string log_level = "info";
+  std::string log_format = "text";  // text, or json: one object per line for log pipelines
   // Mutual TLS for Ingest and Lookup when all three are given: clients need a certificate
   // signed by tls_client_ca.
   std::string tls_cert;
@@ -41,6 +42,7 @@ struct CollectorFlags {
 inline constexpr char kCollectorUsage[] =
     "usage: mtrk-collector --listen HOST:PORT --db CONNINFO [--migrations DIR] "
     "[--log-level trace|debug|info|warn|error]\n"
+    "       [--log-format text|json]\n"
     "       [--tls-cert FILE --tls-key FILE --tls-client-ca FILE]\n"
     "       [--retention-days N] [--retention-max-days N] [--retention-interval-s N]\n";
 

@@ -135,6 +135,11 @@ TEST(CollectorFlagsTest, ParsesBothFlagForms) {
               test::StatusIs(absl::StatusCode::kInvalidArgument));  // no value
   EXPECT_THAT(ParseCollectorFlags({"--listen", "a:1", "--db", "x", "--log-level", "loud"}),
               test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseCollectorFlags({"--listen", "a:1", "--db", "x", "--log-format", "xml"}),
+              test::StatusIs(absl::StatusCode::kInvalidArgument));
+  ASSERT_OK_AND_ASSIGN(const CollectorFlags json,
+                       ParseCollectorFlags({"--listen", "a:1", "--db", "x", "--log-format=json"}));
+  EXPECT_EQ(json.log_format, "json");
 }
 
 }  // namespace
