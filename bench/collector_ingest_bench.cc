@@ -34,6 +34,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/bench_hops_sql.h"
 #include "collector/app/collector_server.h"
 #include "collector/store/pg/migrator.h"
 #include "collector/store/pg/pg_event_store.h"
@@ -57,8 +58,6 @@ struct Flags {
   std::vector<int64_t> lookup_hops = {1000000};
   int queries = 2000;
 };
-
-constexpr int kRecipientsPerMessage = 2;
 
 std::string SecretOf(int64_t message) { return absl::StrCat("secret-", message, "-0123456789"); }
 
@@ -248,59 +247,9 @@ Percentiles Measure(int queries, Fn fn) {
 
 // Hops of messages [first, first + messages) as Event() makes them (message_key, certifier and
 // all looked-up columns identical; event_id differs but is only a unique key), inserted
-// server-side in chunks of a few hundred thousand rows by `streams` connections. Much faster than
-// shipping 10M generated rows through COPY; needs pgcrypto (postgresql-15 ships it) for SHA-1.
+// server-side (bench_hops_sql.h) in chunks of 100k messages by `streams` connections.
 void PopulateSql(const Flags& f, int64_t first, int64_t messages) {
-  {
-    pqxx::connection conn(f.db);
-    pqxx::nontransaction txn(conn);
-    txn.exec("CREATE EXTENSION IF NOT EXISTS pgcrypto");
-  }
-  constexpr int64_t kChunk = 100000;  // messages per transaction
-  std::atomic<int64_t> next{first};
-  const int64_t end = first + messages;
-  std::vector<std::thread> threads;
-  for (int s = 0; s < f.streams; ++s) {
-    threads.emplace_back([&] {
-      pqxx::connection conn(f.db);
-      for (int64_t lo; (lo = next.fetch_add(kChunk)) < end;) {
-        const int64_t hi = std::min(end, lo + kChunk) - 1;
-        pqxx::work txn(conn);
-        txn.exec(absl::StrCat(R"sql(
-WITH m AS (
-  SELECT m, 'mta-' || (m % 4) AS host, to_hex(274877906944 + m) AS qid,
-         timestamptz '2026-11-01 00:00:00+00' + m * interval '500 ms' AS fs,
-         extract(epoch FROM timestamptz '2026-11-01 00:00:00+00')::bigint * 1000000
-             + m * 500000 AS fs_us
-  FROM generate_series()sql",
-                              lo, "::bigint, ", hi, R"sql(::bigint) m),
-k AS (
-  SELECT m.*, left(encode(sha256(convert_to(host, 'UTF8') || '\x00'::bytea ||
-             convert_to('postfix', 'UTF8') || '\x00'::bytea || convert_to(qid, 'UTF8') ||
-             '\x00'::bytea || convert_to(fs_us::text, 'UTF8')), 'hex'), 32) AS mkey,
-         digest('secret-' || m || '-0123456789', 'sha1') AS cert
-  FROM m)
-INSERT INTO hop_events (message_key, first_seen, event_id, reporting_host, reporting_mta,
-    mta_instance, queue_id, message_id, sender, client, envid, certifier, original_recipient,
-    final_recipient, action, status, relay, diagnostic, arrival_time, last_attempt_time,
-    event_time)
-SELECT mkey, fs, encode(sha256(convert_to(mkey || ':' || r, 'UTF8')), 'hex'), host,
-       host || '.a.example', 'postfix', qid, '<' || m || '.bench@a.example>',
-       'sender' || (m % 1000) || '@a.example', 'client.a.example[192.0.2.1]', 'env-' || m, cert,
-       'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example',
-       'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example',
-       'delivered', '2.0.0', 'local', 'delivered to maildir', fs, fs + interval '40 ms',
-       fs + interval '40 ms'
-FROM k, generate_series(0, )sql",
-                              kRecipientsPerMessage - 1, ") r"));
-        txn.commit();
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  pqxx::connection conn(f.db);
-  pqxx::nontransaction txn(conn);
-  txn.exec("VACUUM ANALYZE hop_events");  // as autovacuum would have by then: visibility map
+  InsertBenchHops(f.db, first, messages, f.streams, /*chunk=*/100000);
 }
 
 void MeasureLookups(const Flags& f, v1::Lookup::Stub& lookup, int64_t total_messages) {

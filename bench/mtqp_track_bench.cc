@@ -33,6 +33,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "bench/bench_hops_sql.h"
 #include "mtqp-gateway/app/collector_lookup.h"
 #include "mtqp-gateway/client/mtqp_client.h"
 #include "mtqp-gateway/client/track_command.h"
@@ -42,7 +43,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kRecipientsPerMessage = 2;
+using mtrk::bench::kRecipientsPerMessage;
 
 std::string EnvidOf(int64_t m) { return absl::StrCat("env-", m); }
 std::string SecretOf(int64_t m) { return absl::StrCat("secret-", m, "-0123456789"); }
@@ -111,15 +112,13 @@ Result RunClients(int clients, double seconds,
   return all;
 }
 
-// The same hops as bench/collector_ingest_bench.cc's PopulateSql (message m at one of 4 MTAs,
-// first seen 500 ms after message m-1 from 2026-11-01, two delivered recipients, certifier
-// SHA1(secret-<m>-0123456789)), made by PostgreSQL itself: 1M messages in minutes, where
-// shipping the rows would take longer. The message key repeats collector/store's MessageKeyOf.
+// The collector bench's hops (bench_hops_sql.h; message m first seen 500 ms after message m-1
+// from 2026-11-01), made by PostgreSQL itself: 1M messages in minutes, where shipping the rows
+// would take longer. First the day partitions they fall in.
 void Populate(const std::string& db, int64_t messages, int streams) {
   {
     pqxx::connection conn(db);
     pqxx::work txn(conn);
-    txn.exec("CREATE EXTENSION IF NOT EXISTS pgcrypto");
     const absl::Time base =
         absl::FromCivil(absl::CivilSecond(2026, 11, 1, 0, 0, 0), absl::UTCTimeZone());
     const absl::Time last = base + absl::Milliseconds(500 * messages);
@@ -129,50 +128,7 @@ void Populate(const std::string& db, int64_t messages, int streams) {
     }
     txn.commit();
   }
-  constexpr int64_t kChunk = 50000;  // messages per transaction
-  std::atomic<int64_t> next{0};
-  std::vector<std::thread> threads;
-  for (int s = 0; s < streams; ++s) {
-    threads.emplace_back([&] {
-      pqxx::connection conn(db);
-      for (int64_t lo; (lo = next.fetch_add(kChunk)) < messages;) {
-        const int64_t hi = std::min(messages, lo + kChunk) - 1;
-        pqxx::work txn(conn);
-        txn.exec(absl::StrCat(R"sql(
-WITH m AS (
-  SELECT m, 'mta-' || (m % 4) AS host, to_hex(274877906944 + m) AS qid,
-         timestamptz '2026-11-01 00:00:00+00' + m * interval '500 ms' AS fs,
-         extract(epoch FROM timestamptz '2026-11-01 00:00:00+00')::bigint * 1000000
-             + m * 500000 AS fs_us
-  FROM generate_series()sql",
-                              lo, "::bigint, ", hi, R"sql(::bigint) m),
-k AS (
-  SELECT m.*, left(encode(sha256(convert_to(host, 'UTF8') || '\x00'::bytea ||
-             convert_to('postfix', 'UTF8') || '\x00'::bytea || convert_to(qid, 'UTF8') ||
-             '\x00'::bytea || convert_to(fs_us::text, 'UTF8')), 'hex'), 32) AS mkey,
-         digest('secret-' || m || '-0123456789', 'sha1') AS cert
-  FROM m)
-INSERT INTO hop_events (message_key, first_seen, event_id, reporting_host, reporting_mta,
-    mta_instance, queue_id, message_id, sender, client, envid, certifier, original_recipient,
-    final_recipient, action, status, relay, diagnostic, arrival_time, last_attempt_time,
-    event_time)
-SELECT mkey, fs, encode(sha256(convert_to(mkey || ':' || r, 'UTF8')), 'hex'), host,
-       host || '.a.example', 'postfix', qid, '<' || m || '.bench@a.example>',
-       'sender' || (m % 1000) || '@a.example', 'client.a.example[192.0.2.1]', 'env-' || m, cert,
-       'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example',
-       'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example',
-       'delivered', '2.0.0', 'local', 'delivered to maildir', fs, fs + interval '40 ms',
-       fs + interval '40 ms'
-FROM k, generate_series(0, )sql",
-                              kRecipientsPerMessage - 1, ") r"));
-        txn.commit();
-      }
-    });
-  }
-  for (std::thread& t : threads) t.join();
-  pqxx::connection conn(db);
-  pqxx::nontransaction txn(conn);
-  txn.exec("VACUUM ANALYZE hop_events");  // as autovacuum would have by then: visibility map
+  mtrk::bench::InsertBenchHops(db, 0, messages, streams, /*chunk=*/50000);
 }
 
 // The first connection error, so a run full of errors says why.
