@@ -60,6 +60,22 @@ void FitStatus(model::DsnAction action, std::string* status) {
   }
 }
 
+// A recipient outcome the MTA logged without a delivery attempt (header_checks DISCARD, HOLD):
+// no relay, the action's generic status, the reason as diagnostic.
+parse::RecipientOutcome NoAttemptOutcome(const parse::LogLine& line, const std::string& queue_id,
+                                         const std::string& recipient, const char* dsn,
+                                         DeliveryStatus status, std::string diagnostic) {
+  parse::RecipientOutcome o;
+  o.queue_id = queue_id;
+  o.agent = std::string(parse::ProgramName(line.program));
+  o.recipient = recipient;
+  o.relay = "none";
+  o.dsn = dsn;
+  o.status = status;
+  o.diagnostic = std::move(diagnostic);
+  return o;
+}
+
 }  // namespace
 
 Correlator::Correlator(CorrelatorOptions options) : options_(std::move(options)) {}
@@ -325,14 +341,9 @@ void Correlator::Add(const parse::LogLine& line, parse::LineFact fact, uint64_t 
     Message& m = Open(line, f->queue_id);
     if (m.sender.empty()) m.sender = f->sender;
     if (!f->recipient.empty()) {
-      parse::RecipientOutcome o;
-      o.queue_id = f->queue_id;
-      o.agent = std::string(parse::ProgramName(line.program));
-      o.recipient = f->recipient;
-      o.relay = "none";
-      o.dsn = "2.0.0";
-      o.status = DeliveryStatus::kSent;
-      o.diagnostic = absl::StrCat("discarded: ", f->reason);
+      parse::RecipientOutcome o =
+          NoAttemptOutcome(line, f->queue_id, f->recipient, "2.0.0", DeliveryStatus::kSent,
+                           absl::StrCat("discarded: ", f->reason));
       m.deferred.erase(f->recipient);
       m.terminal.push_back(Outcome{std::move(o), line.time, absl::InfinitePast()});
     }
@@ -346,14 +357,9 @@ void Correlator::Add(const parse::LogLine& line, parse::LineFact fact, uint64_t 
     if (m.sender.empty()) m.sender = f->sender;
     std::vector<Outcome> held;
     if (!f->recipient.empty()) {
-      parse::RecipientOutcome o;
-      o.queue_id = f->queue_id;
-      o.agent = std::string(parse::ProgramName(line.program));
-      o.recipient = f->recipient;
-      o.relay = "none";
-      o.dsn = "4.0.0";
-      o.status = DeliveryStatus::kDeferred;
-      o.diagnostic = absl::StrCat("held: ", f->reason);
+      parse::RecipientOutcome o =
+          NoAttemptOutcome(line, f->queue_id, f->recipient, "4.0.0", DeliveryStatus::kDeferred,
+                           absl::StrCat("held: ", f->reason));
       // No delivery attempt was made: no Last-Attempt-Date (RFC 3886 3.3.6).
       held.push_back(Outcome{std::move(o), line.time, absl::InfinitePast(), true});
     } else {
