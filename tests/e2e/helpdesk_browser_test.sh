@@ -17,42 +17,17 @@ mkdir -p "$ARTIFACTS"
 
 [ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium not installed"; exit 0; }
 
-STATE=$(mktemp -d /tmp/mtrk-helpdesk-e2e.XXXXXX)
-chmod 755 "$STATE"  # the postgres user must reach the cluster directory below it
-source "$ROOT/scripts/stack.sh"
+source "$ROOT/tests/support/stack_test.sh"
 DESK_PID=
-cleanup() {
-  [ -n "$DESK_PID" ] && { kill "$DESK_PID" 2>/dev/null; wait "$DESK_PID" 2>/dev/null; }
-  stack_stop
-  rm -rf "$STATE"
-}
-trap cleanup EXIT
-
-passed=0 failed=0
-check() {  # check NAME EXIT_STATUS
-  if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1"; fi
-}
-
-stack_start_any_port "$BUILD" "$STATE"
-started=$?
-check "stack starts" $started
-[ $started = 0 ] || { echo "0 passed, 1 failed"; exit 1; }
-
-"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-a.a.example \
-  --tracked-next-hop 127.0.0.2 "$LAB/postfix-a.maillog" 2>"$STATE/agent-a.log"
-check "agent ingests postfix-lab mta-a" $?
-"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-b.b.example \
-  "$LAB/postfix-b.maillog" 2>"$STATE/agent-b.log"
-check "agent ingests postfix-lab mta-b" $?
+stop_helpdesk() { [ -n "$DESK_PID" ] && { kill "$DESK_PID" 2>/dev/null; wait "$DESK_PID" 2>/dev/null; }; }
+STACK_TEST_CLEANUP=stop_helpdesk
+stack_test_begin mtrk-helpdesk-e2e
+stack_test_start
+ingest_lab "$LAB" postfix-lab
 
 # The mtrk lab's logs carry the tracking header: for the originator's page.
 MLAB=$ROOT/tests/data/mtrk-lab
-"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-a.a.example \
-  --tracked-next-hop 127.0.0.2 "$MLAB/postfix-a.maillog" 2>"$STATE/agent-ma.log"
-check "agent ingests mtrk-lab mta-a" $?
-"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-b.b.example \
-  "$MLAB/postfix-b.maillog" 2>"$STATE/agent-mb.log"
-check "agent ingests mtrk-lab mta-b" $?
+ingest_lab "$MLAB" mtrk-lab
 row=$(awk -F'\t' '$1 == "a-simple-delivery"' "$MLAB/scenarios.tsv")
 
 bash "$ROOT/tests/support/make-test-ca.sh" "$STATE/ca" >/dev/null 2>&1
@@ -97,5 +72,4 @@ n=$(psql "$DB_CONNINFO" -Atc "SELECT count(*) FROM helpdesk_audit_log WHERE user
 [ "${n:-0}" -ge 2 ]; check "audit trail holds the browser's lookups ($n)" $?
 
 echo "screenshots: $ARTIFACTS"
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+stack_test_end

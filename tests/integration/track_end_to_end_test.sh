@@ -13,31 +13,13 @@ LAB=$ROOT/tests/data/mtrk-lab
 GOLDEN=$ROOT/tests/integration/testdata
 TRACK=$BUILD/mtqp-gateway/mtrk-track
 
-STATE=$(mktemp -d /tmp/mtrk-e2e.XXXXXX)
-chmod 755 "$STATE"  # the postgres user must reach the cluster directory below it
-source "$ROOT/scripts/stack.sh"
-cleanup() { stack_stop; rm -rf "$STATE"; }
-trap cleanup EXIT
-
-passed=0 failed=0
-check() {  # check NAME COND_EXIT_STATUS
-  if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "ok   $1"; else failed=$((failed + 1)); echo "FAIL $1"; fi
-}
-
-stack_start_any_port "$BUILD" "$STATE"
-started=$?
-check "stack starts" $started
-[ $started = 0 ] || { echo "0 passed, 1 failed"; exit 1; }
-
-"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-a.a.example \
-  --tracked-next-hop 127.0.0.2 "$LAB/postfix-a.maillog" 2>"$STATE/agent-a.log"
-check "agent ingests mta-a's log" $?
-"$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-b.b.example \
-  "$LAB/postfix-b.maillog" 2>"$STATE/agent-b.log"
-check "agent ingests mta-b's log" $?
+source "$ROOT/tests/support/stack_test.sh"
+stack_test_begin mtrk-e2e
+stack_test_start
+ingest_lab "$LAB" mtrk-lab
 # A second run of the same logs must change nothing (event ids are deterministic).
 "$BUILD/agent/mtrk-agent" --collector "$COLLECTOR_ADDR" --reporting-mta mta-a.a.example \
-  --tracked-next-hop 127.0.0.2 "$LAB/postfix-a.maillog" 2>"$STATE/agent-a2.log"
+  --tracked-next-hop 127.0.0.2 "$LAB/postfix-a.maillog" 2>"$STATE/agent-again.log"
 check "agent re-ingests mta-a's log" $?
 
 for expected in "$GOLDEN"/*.expected; do
@@ -68,5 +50,4 @@ r1=$(raw "$envid" "$wrong"); r2=$(raw "no-such-message@a.example" "$wrong")
 [ -n "$r1" ] && [ "$r1" = "$r2" ] && [[ "$r1" == -ERR/noinfo* ]]
 check "raw MTQP: identical -ERR/noinfo ('$r1')" $?
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+stack_test_end
