@@ -6,7 +6,8 @@
 //                          [--lookup-hops H[,H2,...]] [--queries Q]
 //
 // 1. raw COPY: N generated hop events COPYed straight into hop_events by S connections, one
-//    transaction per B rows (what PostgreSQL itself can take: the limit);
+//    transaction per B rows, with each message's row of the ENVID index hop_envids (what
+//    PostgreSQL itself can take for the rows the collector writes: the limit);
 // 2. TRUNCATE, then the same N events through gRPC PushEvents (S concurrent streams, batches of
 //    B) into an in-process CollectorServer + PgEventStore: validated, deduplicated, committed,
 //    then acknowledged;
@@ -130,10 +131,16 @@ CopyRow ToCopyRow(const model::HopEvent& e) {
 double RawCopy(const Flags& f, int64_t first, int64_t messages) {
   const int64_t rows = messages * kRecipientsPerMessage;
   std::vector<CopyRow> data;
+  // hop_envids rows (envid, message_key, first_seen), one per message: at its first hop's index.
+  std::vector<std::tuple<std::string, std::string, std::string>> envids(rows);
   data.reserve(rows);
   for (int64_t i = 0; i < rows; ++i) {
-    data.push_back(ToCopyRow(
-        Event(first + i / kRecipientsPerMessage, static_cast<int>(i % kRecipientsPerMessage))));
+    const model::HopEvent e =
+        Event(first + i / kRecipientsPerMessage, static_cast<int>(i % kRecipientsPerMessage));
+    data.push_back(ToCopyRow(e));
+    if (i % kRecipientsPerMessage == 0) {
+      envids[i] = {e.envid, collector::store::MessageKeyOf(e), Ts(e.queue_first_seen)};
+    }
   }
   const std::vector<std::string> columns = {"message_key",
                                             "first_seen",
@@ -173,8 +180,16 @@ double RawCopy(const Flags& f, int64_t first, int64_t messages) {
         if (begin >= rows) break;
         const int64_t end = std::min(rows, begin + f.batch);
         pqxx::work txn(*conns[s]);
-        pqxx::stream_to copy(txn, "hop_events", columns);
-        for (int64_t i = begin; i < end; ++i) copy << data[i];
+        {
+          pqxx::stream_to copy(txn, "hop_events", columns);
+          for (int64_t i = begin; i < end; ++i) copy << data[i];
+          copy.complete();
+        }
+        pqxx::stream_to copy(txn, "hop_envids",
+                             std::vector<std::string>{"envid", "message_key", "first_seen"});
+        for (int64_t i = begin; i < end; ++i) {
+          if (i % kRecipientsPerMessage == 0) copy << envids[i];
+        }
         copy.complete();
         txn.commit();
       }
@@ -257,6 +272,7 @@ void MeasureLookups(const Flags& f, v1::Lookup::Stub& lookup, int64_t total_mess
     pqxx::connection conn(f.db);
     pqxx::nontransaction txn(conn);
     txn.exec("ANALYZE hop_events");
+    txn.exec("ANALYZE hop_envids");
   }
   std::mt19937_64 rng(42);
   std::vector<int64_t> picks;
@@ -336,7 +352,7 @@ int Run(int argc, char** argv) {
     pqxx::connection conn(f.db);
     pqxx::nontransaction txn(conn);
     // --events 0: keep what an earlier run stored (generated hops 0..n-1) and measure lookups.
-    if (f.events > 0) txn.exec("TRUNCATE hop_events");
+    if (f.events > 0) txn.exec("TRUNCATE hop_events, hop_envids");
     have = txn.exec1("SELECT count(*) FROM hop_events")[0].as<int64_t>();
     std::printf(
         "fsync=%s synchronous_commit=%s shared_buffers=%s max_wal_size=%s "
@@ -359,7 +375,7 @@ int Run(int argc, char** argv) {
     {
       pqxx::connection conn(f.db);
       pqxx::nontransaction txn(conn);
-      txn.exec("TRUNCATE hop_events");
+      txn.exec("TRUNCATE hop_events, hop_envids");
       txn.exec("CHECKPOINT");
     }
     const double grpc_rate = ViaGrpc(f, (*server)->address(), messages);

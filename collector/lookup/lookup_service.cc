@@ -40,24 +40,24 @@ grpc::Status LookupService::Track(grpc::ServerContext* /*context*/, const v1::Tr
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("track: envid must be 1..", model::kMaxEnvidBytes, " bytes"));
   }
-  absl::StatusOr<std::vector<model::HopEvent>> events = store_.FindByEnvid(envid);
-  if (!events.ok()) return StoreError("track", events.status());
-  // Follow the message to the hops of other MTAs; OriginatorView keeps only those that carry the
-  // certifier. If linking fails (e.g. too large), the ENVID's own hops still answer.
-  std::vector<store::MessageRef> seeds;
-  for (const model::HopEvent& e : *events) {
-    store::MessageRef ref = link::RefOf(e);
-    if (std::find(seeds.begin(), seeds.end(), ref) == seeds.end()) seeds.push_back(std::move(ref));
-  }
-  if (!seeds.empty()) {
-    absl::StatusOr<link::Timeline> timeline = link::BuildTimeline(store_, seeds);
+  // The ENVID names messages (at one MTA each); linking follows them to the hops of other MTAs
+  // and reads every hop once. OriginatorView keeps only those that carry the certifier.
+  absl::StatusOr<std::vector<store::MessageRef>> seeds = store_.FindMessagesByEnvid(envid);
+  if (!seeds.ok()) return StoreError("track", seeds.status());
+  std::vector<model::HopEvent> events;
+  if (!seeds->empty()) {
+    absl::StatusOr<link::Timeline> timeline = link::BuildTimeline(store_, *seeds);
     if (timeline.ok()) {
-      *events = std::move(timeline->hops);
-    } else if (timeline.status().code() != absl::StatusCode::kUnimplemented) {
+      events = std::move(timeline->hops);
+    } else {
+      // If linking fails (e.g. too large), the ENVID's own hops still answer.
       spdlog::warn("lookup: track: linking: {}", timeline.status().ToString());
+      absl::StatusOr<std::vector<model::HopEvent>> own = store_.FindByEnvid(envid);
+      if (!own.ok()) return StoreError("track", own.status());
+      events = std::move(*own);
     }
   }
-  absl::StatusOr<std::vector<model::HopEvent>> view = OriginatorView(*events, request->secret());
+  absl::StatusOr<std::vector<model::HopEvent>> view = OriginatorView(events, request->secret());
   if (!view.ok()) return net::ToGrpcStatus(view.status());  // NotFound("no information")
   for (const model::HopEvent& e : *view) model::ToProto(e, response->add_hops());
   return grpc::Status::OK;

@@ -114,6 +114,43 @@ TEST_F(RetentionJobTest, DropsExpiredDaysButKeepsStillQueuedMail) {
   EXPECT_THAT(store_->FindByEnvid("old"), IsOkAndHolds(SizeIs(1)));
 }
 
+// The ENVID index (hop_envids) is partitioned by month: a month goes only with the last day of
+// hop_events in it, so a still-queued message keeps its ENVID, and never row by row.
+TEST_F(RetentionJobTest, EnvidIndexMonthGoesWithItsLastDay) {
+  const model::HopEvent october = Hop("october", Day(10, 30, 8), false);
+  const model::HopEvent queued = Hop("queued", Day(10, 31, 8), true);  // retried until 11-05
+  const model::HopEvent november = Hop("november", Day(11, 3, 8), false);
+  ASSERT_OK(store_->Append(std::vector{october, queued, november}).status());
+  RetentionJob one_day(*store_, RetentionPolicy{.default_retention = absl::Hours(24),
+                                                .max_retention = absl::Hours(24)});
+
+  ASSERT_OK_AND_ASSIGN(const RetentionResult first, one_day.RunOnce(Day(11, 3, 12)));
+  EXPECT_EQ(first.dropped, 1);  // 10-30; 10-31 holds a queued message, 11-03 is too young
+  EXPECT_EQ(first.kept_queued, 1);
+  EXPECT_THAT(store_->FindByEnvid("queued"), IsOkAndHolds(SizeIs(1)));
+  EXPECT_THAT(store_->FindMessagesByEnvid("queued"), IsOkAndHolds(SizeIs(1)));
+  // October's index stays while a day of October does: the dropped day's entry finds no hops.
+  EXPECT_THAT(store_->FindMessagesByEnvid("october"), IsOkAndHolds(SizeIs(1)));
+  EXPECT_THAT(store_->FindByEnvid("october"), IsOkAndHolds(IsEmpty()));
+
+  // The queued message ends; its day and with it October's index go, November's stays.
+  model::HopEvent delivered = queued;
+  delivered.action = model::DsnAction::kDelivered;
+  delivered.will_retry_until = absl::InfinitePast();
+  delivered.event_time = Day(11, 4, 8);
+  ASSERT_OK(store_->Append(std::vector{WithId(delivered)}).status());
+  ASSERT_OK_AND_ASSIGN(const RetentionResult second, one_day.RunOnce(Day(11, 4, 12)));
+  EXPECT_EQ(second.dropped, 1);  // 10-31
+  EXPECT_THAT(store_->ListPartitionDays(), IsOkAndHolds(ElementsAre(Day(11, 3))));
+  EXPECT_THAT(store_->FindMessagesByEnvid("october"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->FindMessagesByEnvid("queued"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->FindByEnvid("november"), IsOkAndHolds(ElementsAre(november)));
+
+  // A late event for October recreates both its day and its month.
+  EXPECT_THAT(store_->Append(std::vector{october}), IsOkAndHolds(1));
+  EXPECT_THAT(store_->FindByEnvid("october"), IsOkAndHolds(ElementsAre(october)));
+}
+
 TEST_F(RetentionJobTest, AnotherCollectorsDropIsNoticedOnInsert) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<store::PgEventStore> other,
                        store::PgEventStore::Connect(db_.conninfo(), {.pool_size = 1}));

@@ -74,6 +74,14 @@ class EventStore {
   // events of other certifiers: filtering for an originator is lookup/'s job. Unordered.
   virtual absl::StatusOr<std::vector<model::HopEvent>> FindByEnvid(absl::string_view envid) = 0;
 
+  // The messages (at one MTA each) that carry this ENVID: what FindByEnvid's events belong to,
+  // without reading them (Track links from these and reads every hop once). Ordered by
+  // (first_seen, message_key); more than kMaxLookupEvents is ResourceExhausted.
+  virtual absl::StatusOr<std::vector<MessageRef>> FindMessagesByEnvid(absl::string_view envid) {
+    (void)envid;
+    return absl::UnimplementedError("event store: FindMessagesByEnvid");
+  }
+
   // Every stored event whose Message-ID is exactly `message_id`. Unordered.
   virtual absl::StatusOr<std::vector<model::HopEvent>> FindByMessageId(
       absl::string_view message_id) = 0;

@@ -3,7 +3,9 @@
 #include <pqxx/connection>
 #include <pqxx/transaction>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/pg_environment.h"
@@ -111,6 +113,43 @@ TEST(MigratorTest, NewerDatabaseIsRefused) {
   ASSERT_THAT(migrator.Apply(db.conninfo()), IsOkAndHolds(999));
   ASSERT_OK_AND_ASSIGN(const Migrator older, Migrator::FromDirectory("sql/migrations"));
   EXPECT_THAT(older.Apply(db.conninfo()), StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// A database that stored hops before 0003/0004 (the ENVID index) gets them indexed, and its
+// identifier columns compare as bytes.
+TEST(MigratorTest, EnvidIndexIsFilledFromHopsStoredBeforeIt) {
+  ASSERT_OK_AND_ASSIGN(const test::PgDatabase db, test::PgEnvironment::Get().NewEmptyDatabase());
+  ASSERT_OK_AND_ASSIGN(const Migrator all, Migrator::FromDirectory("sql/migrations"));
+  std::vector<Migration> before;
+  for (const Migration& m : all.migrations()) {
+    if (m.version < 3) before.push_back(m);
+  }
+  ASSERT_OK_AND_ASSIGN(const Migrator old, Migrator::FromMigrations(before));
+  ASSERT_THAT(old.Apply(db.conninfo()), IsOkAndHolds(2));
+  {
+    pqxx::connection conn(db.conninfo());
+    pqxx::work txn(conn);
+    txn.exec("SELECT mtrk_ensure_hop_events_partition('2026-11-23')");
+    for (const char* hop : {"('k1', 'e1', 'env-1')", "('k1', 'e2', 'env-1')", "('k2', 'e3', '')"}) {
+      txn.exec(absl::StrCat(
+          "INSERT INTO hop_events (message_key, event_id, envid, first_seen, reporting_host, "
+          "mta_instance, queue_id, final_recipient, action, event_time) "
+          "SELECT k, e, v, '2026-11-23 06:27:13+00', 'mta-a', 'postfix', 'Q', 'a@b.example', "
+          "'delivered', now() FROM (VALUES ",
+          hop, ") AS t (k, e, v)"));
+    }
+    txn.commit();
+  }
+  ASSERT_THAT(all.Apply(db.conninfo()), IsOkAndHolds(all.latest_version()));
+  EXPECT_EQ(
+      CountRows(db.conninfo(),
+                "SELECT count(*) FROM hop_envids WHERE envid = 'env-1' AND message_key = 'k1'"),
+      1);
+  EXPECT_EQ(CountRows(db.conninfo(), "SELECT count(*) FROM hop_envids"), 1);
+  EXPECT_EQ(CountRows(db.conninfo(),
+                      "SELECT count(*) FROM pg_attribute WHERE attrelid = 'hop_events'::regclass "
+                      "AND attcollation = 'pg_catalog.\"C\"'::regcollation"),
+            7);
 }
 
 TEST(MigratorTest, UnreachableDatabaseIsUnavailable) {

@@ -19,7 +19,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "collector/store/pg/pg_envid_index.h"
 #include "collector/store/pg/pg_error.h"
+#include "collector/store/pg/pg_literals.h"
 #include "common/base/status_macros.h"
 #include "common/model/dsn_action.h"
 
@@ -28,7 +30,6 @@ namespace {
 
 constexpr char kEnsurePartition[] = "ensure_partition";
 constexpr char kInsertHop[] = "insert_hop";
-constexpr char kFindByEnvid[] = "find_by_envid";
 constexpr char kFindByMessageId[] = "find_by_message_id";
 
 // Column order shared by both finds and RowToEvent. Times come back as integer microseconds:
@@ -147,11 +148,8 @@ void PrepareStatements(pqxx::connection& conn) {
                "FROM hop_events WHERE message_key = $1 LIMIT 16");
   conn.prepare(kEnsurePartition, "SELECT mtrk_ensure_hop_events_partition($1::date)");
   conn.prepare(kInsertHop, kInsertSql);
-  // The `<> ''` repeats the partial indexes' predicate so a generic plan can use them too.
-  conn.prepare(kFindByEnvid, absl::StrCat(kSelectColumns,
-                                          "WHERE envid = $1 AND envid <> '' "
-                                          "ORDER BY first_seen, message_key, event_id LIMIT ",
-                                          kMaxLookupEvents + 1));
+  PrepareEnvidStatements(conn);
+  // The `<> ''` repeats the partial index's predicate so a generic plan can use it too.
   conn.prepare(kFindByMessageId, absl::StrCat(kSelectColumns,
                                               "WHERE message_id = $1 AND message_id <> '' "
                                               "ORDER BY first_seen, message_key, event_id LIMIT ",
@@ -164,10 +162,7 @@ std::string Quote(pqxx::transaction_base& txn, const std::string& value) {
   return absl::StrCat("'", txn.esc(value), "'");
 }
 
-// Both forms are UTC with an explicit offset, so the session TimeZone cannot shift them.
-std::string TimestampText(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%E6S+00", t, absl::UTCTimeZone());
-}
+// '' for "not known": NULL after NULLIF, or COPY's NULL.
 std::string OptionalTimestampText(absl::Time t) {
   return t == absl::InfinitePast() ? std::string() : TimestampText(t);
 }
@@ -241,22 +236,6 @@ void CopyRows(pqxx::transaction_base& txn, const char* table,
   pqxx::stream_to copy(txn, table, std::begin(kCopyColumns), std::end(kCopyColumns));
   for (const std::unique_ptr<CopyRow>& row : rows) copy << row->Fields();
   copy.complete();
-}
-
-// A PostgreSQL text[] literal: every element double-quoted, with " and \\ escaped.
-std::string ArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
 }
 
 absl::Time FromMicros(int64_t us) {
@@ -453,6 +432,7 @@ absl::StatusOr<int64_t> PgEventStore::AppendOnce(std::span<const model::HopEvent
       CopyRows(txn, kStageTable, rows);
       stored = txn.exec_prepared(kMoveStage).affected_rows();
     }
+    InsertEnvids(txn, batch);
     if (options_.before_commit) options_.before_commit();
     txn.commit();  // ON COMMIT DELETE ROWS empties the stage
     return stored;
@@ -471,8 +451,29 @@ absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::Find(const char* stat
 }
 
 absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::FindByEnvid(absl::string_view envid) {
-  if (envid.empty()) return std::vector<model::HopEvent>();
-  return Find(kFindByEnvid, envid, "find hop events by envid");
+  MTRK_ASSIGN_OR_RETURN(const std::vector<MessageRef> refs, FindMessagesByEnvid(envid));
+  MTRK_ASSIGN_OR_RETURN(std::vector<model::HopEvent> events, HopsOf(refs));
+  // A message's hops normally share its ENVID; keep exactly the events that carry it.
+  std::erase_if(events, [&](const model::HopEvent& e) { return e.envid != envid; });
+  return events;
+}
+
+absl::StatusOr<std::vector<MessageRef>> PgEventStore::FindMessagesByEnvid(absl::string_view envid) {
+  if (envid.empty()) return std::vector<MessageRef>();
+  MTRK_ASSIGN_OR_RETURN(PgPool::Lease lease, pool_.Acquire());
+  std::vector<MessageRef> refs;
+  try {
+    pqxx::read_transaction txn(*lease);
+    refs = FindEnvidMessages(txn, std::string(envid), kMaxLookupEvents + 1);
+    txn.commit();
+  } catch (...) {
+    return Classify(lease, "find messages by envid");
+  }
+  if (static_cast<int64_t>(refs.size()) > kMaxLookupEvents) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("find messages by envid: more than ", kMaxLookupEvents, " messages"));
+  }
+  return refs;
 }
 
 absl::StatusOr<std::vector<model::HopEvent>> PgEventStore::FindByMessageId(
@@ -653,7 +654,13 @@ absl::StatusOr<std::vector<MessageRef>> PgEventStore::Search(const SearchFilter&
                          "::text[]) AND message_id <> ''"));
   }
   if (!filter.envid.empty()) {
-    q.Where(absl::StrCat("envid = ", q.Param(filter.envid), " AND envid <> ''"));
+    // hop_events has no envid index (0004): the messages come from hop_envids, each then probed
+    // by primary key in its own day partition.
+    const std::string envid = q.Param(filter.envid);
+    q.Where(
+        absl::StrCat("(message_key, first_seen) IN (SELECT message_key, first_seen FROM "
+                     "hop_envids WHERE envid = ",
+                     envid, ") AND envid = ", envid));
   }
   if (!filter.queue_id.empty()) {
     q.Where(absl::StrCat("queue_id = ", q.Param(filter.queue_id)));
@@ -750,6 +757,9 @@ absl::Status PgEventStore::DropPartition(absl::Time day_start) {
       // Same lock as partition creation: a concurrent ensure cannot interleave.
       txn.exec("SELECT pg_advisory_xact_lock(hashtext('mtrk.hop_events.partition'))");
       txn.exec(absl::StrCat("DROP TABLE IF EXISTS ", txn.quote_name(PartitionName(day_start))));
+      // The day's month of the ENVID index goes with the month's last day (0004).
+      txn.exec(absl::StrCat("SELECT mtrk_drop_unused_hop_envids_partition(",
+                            Quote(txn, DayOf(day_start)), "::date)"));
       txn.commit();
     } catch (...) {
       return Classify(lease, "drop hop_events partition");

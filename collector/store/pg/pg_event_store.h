@@ -1,7 +1,8 @@
-// PgEventStore: EventStore on PostgreSQL 15 (schema: sql/migrations/0001_init.sql), via libpqxx
+// PgEventStore: EventStore on PostgreSQL 15 (schema: sql/migrations/), via libpqxx
 // 6.4 and a small connection pool. Thread-safe. libpqxx exceptions end in this module
 // (pg_error.h). The schema must already be migrated (Migrator); the store creates the day
-// partitions of hop_events it needs.
+// partitions of hop_events it needs (and with them the month partitions of the ENVID index
+// hop_envids, pg_envid_index.h).
 #pragma once
 
 #include <cstdint>
@@ -50,6 +51,7 @@ class PgEventStore : public EventStore {
 
   absl::StatusOr<int64_t> Append(std::span<const model::HopEvent> batch) override;
   absl::StatusOr<std::vector<model::HopEvent>> FindByEnvid(absl::string_view envid) override;
+  absl::StatusOr<std::vector<MessageRef>> FindMessagesByEnvid(absl::string_view envid) override;
   absl::StatusOr<std::vector<model::HopEvent>> FindByMessageId(
       absl::string_view message_id) override;
 

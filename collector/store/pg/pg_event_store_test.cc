@@ -190,6 +190,41 @@ TEST_F(PgEventStoreTest, NothingIsStoredWhenCommitNeverHappens) {
   EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::SizeIs(2)));
 }
 
+// Track reads the ENVID index (hop_envids, 0004), filled in the batch's transaction: one entry
+// per message, however many hops and resends, and nothing for a batch that never committed.
+TEST_F(PgEventStoreTest, EnvidNamesEachMessageOnceAcrossHopsAndResends) {
+  const std::vector<model::HopEvent> batch = TwoHops();  // one message, two hops
+  model::HopEvent relayed = Delivered();  // the same ENVID at the next MTA: another message
+  relayed.reporting_host = "mta-b";
+  relayed.queue_id = "1B2C3D4E5F";
+  relayed.queue_first_seen += absl::Seconds(1);
+  relayed = WithId(relayed);
+  model::HopEvent untracked = WithId(Delivered("bob@b.example"));
+  untracked.envid.clear();
+  untracked.queue_id = "B0B";
+  untracked = WithId(untracked);
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<PgEventStore> dying,
+      PgEventStore::Connect(db_.conninfo(), {.pool_size = 1, .before_commit = [] {
+                                               throw std::runtime_error("killed before commit");
+                                             }}));
+  EXPECT_FALSE(dying->Append(std::vector{relayed}).ok());
+  EXPECT_THAT(store_->FindMessagesByEnvid(kEnvid), IsOkAndHolds(IsEmpty()));
+
+  ASSERT_THAT(store_->Append(batch), IsOkAndHolds(2));
+  ASSERT_THAT(store_->Append(batch), IsOkAndHolds(0));  // resend
+  ASSERT_THAT(store_->Append(std::vector{batch[0], relayed, untracked}), IsOkAndHolds(2));
+  const MessageRef first{.message_key = MessageKeyOf(batch[0]),
+                         .first_seen = batch[0].queue_first_seen};
+  const MessageRef second{.message_key = MessageKeyOf(relayed),
+                          .first_seen = relayed.queue_first_seen};
+  EXPECT_THAT(store_->FindMessagesByEnvid(kEnvid),
+              IsOkAndHolds(::testing::ElementsAre(first, second)));  // by first_seen
+  EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::SizeIs(3)));
+  EXPECT_THAT(store_->FindMessagesByEnvid("20261123.A1B2C3@a.example"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(store_->FindMessagesByEnvid(""), IsOkAndHolds(IsEmpty()));
+}
+
 TEST(MessageKeyTest, DependsOnlyOnTheMessageAtItsMta) {
   const model::HopEvent a = Delivered("a@b.example");
   const model::HopEvent b = Delayed("b@b.example", At(9, 0, 0));

@@ -1,0 +1,30 @@
+// The ENVID -> message index of hop_events (table hop_envids,
+// sql/migrations/0004_envid_lookup.sql): TRACK looks an ENVID up there in one or two month
+// partitions instead of probing every day partition of hop_events. Part of PgEventStore; these
+// functions run inside its transactions and may throw libpqxx exceptions, which PgEventStore
+// converts at its edge.
+#pragma once
+
+#include <pqxx/connection>
+#include <pqxx/transaction_base>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "collector/store/event_store.h"
+#include "common/model/hop_event.h"
+
+namespace mtrk::collector::store {
+
+// Registers the statements below on a new pool connection.
+void PrepareEnvidStatements(pqxx::connection& conn);
+
+// Records the (ENVID, message) pairs of `batch` in `txn`, the batch's own transaction, so the
+// index never names a message whose hops did not commit. Pairs already stored are skipped.
+void InsertEnvids(pqxx::transaction_base& txn, std::span<const model::HopEvent> batch);
+
+// The messages (at one MTA each) that carry `envid`, at most `limit`.
+std::vector<MessageRef> FindEnvidMessages(pqxx::transaction_base& txn, const std::string& envid,
+                                          int limit);
+
+}  // namespace mtrk::collector::store
