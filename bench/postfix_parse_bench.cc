@@ -8,6 +8,8 @@
 //                                         in order: a change must leave it as it was)
 //   postfix_parse_bench --full-digest --file=mail.log   the digest covers every field of every
 //                                         event (slower; for checking, not timing)
+//   postfix_parse_bench --single-thread --file=mail.log   LinePipeline on one thread (as the
+//                                         tail runs it) instead of backfill's two
 //   postfix_parse_bench [--benchmark_*]   Google Benchmark micro-benchmarks per line
 #include <benchmark/benchmark.h>
 
@@ -15,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/app/agent_metrics.h"
+#include "agent/app/line_batch_pipeline.h"
 #include "agent/app/line_pipeline.h"
 #include "agent/app/run_config.h"
 #include "agent/correlate/correlator.h"
@@ -51,18 +55,19 @@ struct Totals {
 bool full_digest = false;
 
 void Count(const std::vector<mtrk::model::HopEvent>& events, Totals* t) {
-  if (full_digest) {
-    for (const mtrk::model::HopEvent& e : events) {
+  // Event by event (wire form, then id), so that the digest does not depend on how the events
+  // were grouped on their way out (read blocks, or LineBatchPipeline's batches).
+  for (const mtrk::model::HopEvent& e : events) {
+    if (full_digest) {
       mtrk::v1::HopEvent proto;
       mtrk::model::ToProto(e, &proto);
       for (char c : proto.SerializeAsString()) {
         t->id_digest = (t->id_digest ^ static_cast<uint8_t>(c)) * 1099511628211u;
       }
     }
-  }
-  for (const mtrk::model::HopEvent& e : events) {
-    for (char c : e.event_id)
+    for (char c : e.event_id) {
       t->id_digest = (t->id_digest ^ static_cast<uint8_t>(c)) * 1099511628211u;
+    }
   }
   t->events += events.size();
 }
@@ -88,8 +93,10 @@ inline void Feed(const mtrk::agent::parse::SyslogHeaderParser& headers,
 
 // One pass over the file as `mtrk-agent backfill` makes it: blocks read with fread, lines found
 // with memchr and fed from the buffer, through the agent's own LinePipeline (syslog header,
-// Postfix parser, correlator, event ids, validation, skip counters by program and kind).
-int RunFile(const char* path) {
+// Postfix parser, correlator, event ids, validation, skip counters by program and kind), on two
+// threads (LineBatchPipeline) as the backfill runs it, or on one (--single-thread: the tail's
+// way, and the reference the two-thread output must equal).
+int RunFile(const char* path, bool single_thread) {
   std::FILE* f = std::fopen(path, "rb");
   if (f == nullptr) {
     std::perror(path);
@@ -101,9 +108,20 @@ int RunFile(const char* path) {
                                           metrics, {.checkpoints = false});
   Totals t{.id_digest = 14695981039346656037u};
   std::vector<mtrk::model::HopEvent> events;
-  const auto drain = [&] {
-    Count(events, &t);
-    events.clear();  // the backfill ships them in batches
+  // Counted where the backfill would ship them, in batches.
+  const auto drain = [&t](std::vector<mtrk::model::HopEvent>* ready, bool /*last*/) {
+    Count(*ready, &t);
+    ready->clear();
+    return absl::OkStatus();
+  };
+  std::optional<mtrk::agent::app::LineBatchPipeline> batches;
+  if (!single_thread) batches.emplace(pipeline, drain);
+  const auto feed = [&](absl::string_view line, uint64_t position) {
+    if (single_thread) {
+      pipeline.Feed(line, position, &events);
+    } else {
+      batches->Feed(line, position);
+    }
   };
   std::vector<char> buf(1 << 20);
   size_t have = 0;
@@ -116,22 +134,27 @@ int RunFile(const char* path) {
       const void* nl = std::memchr(buf.data() + begin, '\n', end - begin);
       if (nl == nullptr) break;
       const size_t stop = static_cast<const char*>(nl) - buf.data();
-      pipeline.Feed(absl::string_view(buf.data() + begin, stop - begin), position, &events);
+      feed(absl::string_view(buf.data() + begin, stop - begin), position);
       position += stop + 1 - begin;
       begin = stop + 1;
     }
-    drain();
+    if (single_thread) (void)drain(&events, false);
     have = end - begin;
     std::memmove(buf.data(), buf.data() + begin, have);
     if (got == 0) {
-      if (have > 0) pipeline.Feed(absl::string_view(buf.data(), have), position, &events);
+      if (have > 0) feed(absl::string_view(buf.data(), have), position);
       break;
     }
     if (have == buf.size()) buf.resize(buf.size() * 2);  // a line longer than the buffer
   }
   std::fclose(f);
-  pipeline.Flush(&events);
-  drain();
+  if (single_thread) {
+    pipeline.Flush(&events);
+    (void)drain(&events, true);
+  } else if (absl::Status done = batches->Finish(); !done.ok()) {
+    std::fprintf(stderr, "%s\n", done.ToString().c_str());
+    return 1;
+  }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   t.lines = static_cast<uint64_t>(metrics.lines_read.load());
   t.errors =
@@ -208,9 +231,11 @@ BENCHMARK(BM_Pipeline);
 }  // namespace
 
 int main(int argc, char** argv) {
+  bool single_thread = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--full-digest") == 0) full_digest = true;
-    if (absl::StartsWith(argv[i], "--file=")) return RunFile(argv[i] + 7);
+    if (std::strcmp(argv[i], "--single-thread") == 0) single_thread = true;
+    if (absl::StartsWith(argv[i], "--file=")) return RunFile(argv[i] + 7, single_thread);
   }
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

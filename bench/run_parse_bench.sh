@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Parser throughput, side by side on one log file: mtrk's parse+correlate (postfix_parse_bench
-# --file) vs `wc -l` vs pflogsumm, with wall time and peak RSS (/usr/bin/time -v). Prints the
+# --file: two threads, as `mtrk-agent backfill` runs it; and --single-thread, as the tail runs it)
+# vs `wc -l` vs pflogsumm, with wall time, CPU time and peak RSS (/usr/bin/time). Prints the
 # figures and the ratios the goal is stated in (issue 8: within 3x of wc -l, >= 50x faster than
 # pflogsumm).
 #
@@ -58,6 +59,7 @@ measure() {
 
 measure wc wc -l "$log"
 measure mtrk "$bench" --file="$log"
+measure mtrk-1t "$bench" --single-thread --file="$log"
 have_pflogsumm=0
 if command -v pflogsumm > /dev/null; then
   have_pflogsumm=1
@@ -68,7 +70,7 @@ wc_s=$(cat "$work/wc.s")
 mtrk_s=$(cat "$work/mtrk.s")
 printf 'file: %s (%s lines, %s bytes)\n' "$log" "$lines" "$bytes"
 printf '%-10s %10s %10s %12s %14s\n' tool wall_s cpu_s peak_rss_mb lines_per_wall_s
-for name in wc mtrk pflogsumm; do
+for name in wc mtrk mtrk-1t pflogsumm; do
   [[ -f "$work/$name.s" ]] || continue
   awk -v n="$name" -v s="$(cat "$work/$name.s")" -v c="$(cat "$work/$name.cpu")" \
     -v kb="$(cat "$work/$name.kb")" -v l="$lines" \
@@ -81,10 +83,13 @@ ratio() {  # ratio LABEL A_FILE B_FILE: A / B
 }
 ratio "mtrk / wc -l, wall (goal <= 3x)" "$work/mtrk.s" "$work/wc.s"
 ratio "mtrk / wc -l, cpu" "$work/mtrk.cpu" "$work/wc.cpu"
+ratio "mtrk-1t / wc -l, cpu" "$work/mtrk-1t.cpu" "$work/wc.cpu"
 ratio "mtrk / wc -l, peak RSS" "$work/mtrk.kb" "$work/wc.kb"
 if [[ $have_pflogsumm == 1 ]]; then
   ratio "pflogsumm / mtrk, wall (goal >= 50x)" "$work/pflogsumm.s" "$work/mtrk.s"
   ratio "pflogsumm / mtrk, cpu" "$work/pflogsumm.cpu" "$work/mtrk.cpu"
+  ratio "pflogsumm / mtrk-1t, wall" "$work/pflogsumm.s" "$work/mtrk-1t.s"
+  ratio "pflogsumm / mtrk-1t, cpu" "$work/pflogsumm.cpu" "$work/mtrk-1t.cpu"
   ratio "pflogsumm / mtrk, peak RSS" "$work/pflogsumm.kb" "$work/mtrk.kb"
 else
   echo "pflogsumm: not installed (apt-get install pflogsumm)"

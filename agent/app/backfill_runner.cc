@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "agent/app/line_batch_pipeline.h"
 #include "agent/app/line_pipeline.h"
 #include "agent/ship/collector_client.h"
 #include "agent/tail/follower.h"
@@ -99,19 +100,23 @@ absl::Status RunBackfill(const RunConfig& config, const std::vector<std::string>
 
   // One pass, no checkpoints: a rerun replays the files whole (the collector drops resends).
   LinePipeline pipeline(config, absl::Now(), metrics, {.checkpoints = false});
-  std::vector<model::HopEvent> events;
-  const auto push = [&]() -> absl::Status {
-    if (events.empty()) return absl::OkStatus();
-    MTRK_ASSIGN_OR_RETURN(const int64_t stored, client->Push(events));
-    metrics.events_sent += static_cast<int64_t>(events.size());
-    metrics.events_stored += stored;
-    events.clear();
-    return absl::OkStatus();
-  };
+  // Two threads (issue 8): this one reads, parses and pushes (every batch_events*4 events, and
+  // the rest at the end, from Finish); the pipeline's worker correlates.
+  LineBatchPipeline lines(
+      pipeline, [&](std::vector<model::HopEvent>* events, bool last) -> absl::Status {
+        if (events->empty() || (!last && events->size() < 4 * config.batch_events)) {
+          return absl::OkStatus();
+        }
+        MTRK_ASSIGN_OR_RETURN(const int64_t stored, client->Push(*events));
+        metrics.events_sent += static_cast<int64_t>(events->size());
+        metrics.events_stored += stored;
+        events->clear();
+        return absl::OkStatus();
+      });
   Progress progress(total);
   uint64_t done_before = 0;
   std::string buf(64 * 1024, '\0');
-  for (size_t index = 0; index < ordered.size() && !stop.load(); ++index) {
+  for (size_t index = 0; index < ordered.size() && !stop.load() && lines.ok(); ++index) {
     const std::string& path = ordered[index];
     // gzopen reads plain files transparently.
     gzFile in = gzopen(path.c_str(), "rb");
@@ -120,7 +125,7 @@ absl::Status RunBackfill(const RunConfig& config, const std::vector<std::string>
     bool too_long = false;
     uint64_t offset = 0, line_start = 0;
     absl::Status status;
-    while (!stop.load()) {
+    while (!stop.load() && lines.ok()) {
       const int n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()));
       if (n < 0) {
         int err = 0;
@@ -149,34 +154,29 @@ absl::Status RunBackfill(const RunConfig& config, const std::vector<std::string>
         ++offset;
         const uint64_t position = tail::EncodePosition(index, line_start);
         if (too_long) {
-          pipeline.FeedTooLong();
+          lines.FeedTooLong();
         } else if (line.empty()) {
-          pipeline.Feed(absl::string_view(p, len), position, &events);
+          lines.Feed(absl::string_view(p, len), position);
         } else {
           line.append(p, len);
-          pipeline.Feed(line, position, &events);
+          lines.Feed(line, position);
         }
         line.clear();
         too_long = false;
         line_start = offset;
         p = nl + 1;
       }
-      if (events.size() >= 4 * config.batch_events) {
-        status = push();
-        if (!status.ok()) break;
-      }
       progress.Update(metrics.lines_read.load(), done_before + static_cast<uint64_t>(gzoffset(in)));
     }
     if (status.ok() && !line.empty()) {  // a last line without its newline
-      pipeline.Feed(line, tail::EncodePosition(index, line_start), &events);
+      lines.Feed(line, tail::EncodePosition(index, line_start));
     }
     gzclose(in);
     MTRK_RETURN_IF_ERROR(status);
     struct stat st;
     if (stat(path.c_str(), &st) == 0) done_before += static_cast<uint64_t>(st.st_size);
   }
-  pipeline.Flush(&events);
-  MTRK_RETURN_IF_ERROR(push());
+  MTRK_RETURN_IF_ERROR(lines.Finish());
   progress.Update(metrics.lines_read.load(), done_before, /*final=*/true);
   spdlog::info("backfill: {} files, {} lines, {} events sent, {} new in the store", ordered.size(),
                metrics.lines_read.load(), metrics.events_sent.load(), metrics.events_stored.load());

@@ -63,10 +63,12 @@ void LinePipeline::ValidateFrom(size_t first, std::vector<model::HopEvent>* out)
                    std::string(valid.message()));
       continue;
     }
-    ++metrics_.events;
     if (kept != i) (*out)[kept] = std::move(e);
     ++kept;
   }
+  // One atomic add per call, not per event: a backfill updates the line counters from another
+  // thread (LineBatchPipeline).
+  metrics_.events.fetch_add(static_cast<int64_t>(kept - first), std::memory_order_relaxed);
   out->resize(kept);
 }
 
@@ -77,23 +79,38 @@ void LinePipeline::FeedTooLong() {
 
 void LinePipeline::Feed(absl::string_view raw, uint64_t position,
                         std::vector<model::HopEvent>* out) {
-  ++metrics_.lines_read;
+  ParsedLine parsed;
+  if (ParseLine(raw, position, &parsed)) CorrelateLine(parsed, out);
+}
+
+bool LinePipeline::ParseLine(absl::string_view raw, uint64_t position, ParsedLine* parsed) const {
+  metrics_.lines_read.fetch_add(1, std::memory_order_relaxed);
   absl::StatusOr<parse::LogLine> line = headers_.Parse(raw);
   if (!line.ok()) {
-    ++metrics_.skipped_bad_header;
-    return;
+    metrics_.skipped_bad_header.fetch_add(1, std::memory_order_relaxed);
+    return false;
   }
   absl::StatusOr<parse::LineFact> fact = parser_->Parse(*line);
   if (!fact.ok()) {
-    ++metrics_.skipped_malformed;
+    metrics_.skipped_malformed.fetch_add(1, std::memory_order_relaxed);
     metrics_.skipped_by_kind.Add(parse::ProgramName(line->program), "malformed");
-    return;
+    return false;
   }
   if (const auto* unrelated = std::get_if<parse::Unrelated>(&*fact)) {
-    ++metrics_.skipped_unrelated;
+    metrics_.skipped_unrelated.fetch_add(1, std::memory_order_relaxed);
     metrics_.skipped_by_kind.Add(parse::ProgramName(line->program), unrelated->kind);
-    return;
+    return false;
   }
+  parsed->line = *line;
+  parsed->fact = *std::move(fact);
+  parsed->position = position;
+  return true;
+}
+
+void LinePipeline::CorrelateLine(const ParsedLine& parsed, std::vector<model::HopEvent>* out) {
+  const parse::LogLine* const line = &parsed.line;
+  const uint64_t position = parsed.position;
+  const parse::LineFact* const fact = &parsed.fact;
   const absl::string_view queue_id = QueueIdOf(*fact);
   if (!skip_.empty() && line->time > skip_until_) skip_.clear();  // replay is past them
   if (options_.checkpoints && !queue_id.empty()) {
@@ -116,7 +133,7 @@ void LinePipeline::Feed(absl::string_view raw, uint64_t position,
   }
   latest_time_ = std::max(latest_time_, line->time);
   const size_t first_new = out->size();
-  correlator_.Add(*line, *std::move(fact), position, out);
+  correlator_.Add(*line, parsed.fact, position, out);
   if (out->size() > first_new) ValidateFrom(first_new, out);
   // Idle eviction once per minute of log time: decided by the lines alone, so a replay after a
   // restart evicts the same messages.

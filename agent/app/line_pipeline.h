@@ -47,7 +47,24 @@ class LinePipeline {
                Options options);
 
   // Feeds one line (without '\n') that starts at `position`; appends the events it completes.
+  // `raw` is used only during the call (the correlator copies what it keeps): the caller may
+  // reuse its buffer as soon as Feed returns. Feed is ParseLine then CorrelateLine.
   void Feed(absl::string_view raw, uint64_t position, std::vector<model::HopEvent>* out);
+
+  // A line the parser turned into a fact for the correlator. Its views point into the raw line's
+  // buffer, which must outlive the ParsedLine (LineBatchPipeline keeps them together).
+  struct ParsedLine {
+    parse::LogLine line;
+    parse::LineFact fact;
+    uint64_t position = 0;
+  };
+  // The first half of Feed (syslog header, Postfix parser, skip counters): true if the line
+  // goes on to CorrelateLine. Touches no correlator state, so it may run on another thread
+  // than CorrelateLine (LineBatchPipeline), one thread at a time.
+  bool ParseLine(absl::string_view raw, uint64_t position, ParsedLine* parsed) const;
+  // The second half: checkpoint bookkeeping, correlator, ids, validation, idle eviction. Lines
+  // must come in input order.
+  void CorrelateLine(const ParsedLine& parsed, std::vector<model::HopEvent>* out);
   // A skipped over-long line still counts as read.
   void FeedTooLong();
   // End of input (backfill): emits every open message.

@@ -12,10 +12,12 @@ namespace {
 
 using parse::DeliveryStatus;
 
+void Assign(std::string* s, absl::string_view v) { s->assign(v.data(), v.size()); }
+
 struct Relay {
-  std::string host;  // "127.0.0.2", "mx.example.net"; empty for none/local/virtual
-  std::string ip;
-  std::string port;  // "2526"; empty when not logged
+  std::string host;        // "127.0.0.2", "mx.example.net"; empty for none/local/virtual
+  absl::string_view ip;    // views into the relay= value
+  absl::string_view port;  // "2526"; empty when not logged
 };
 
 // relay= "host[ip]:port" (smtp/lmtp), or a transport name without brackets.
@@ -24,14 +26,14 @@ Relay ParseRelay(absl::string_view relay) {
   if (open == absl::string_view::npos) return {};
   const size_t close = relay.find(']', open);
   Relay r;
-  r.host = absl::AsciiStrToLower(relay.substr(0, open));
+  const absl::string_view host = relay.substr(0, open);
+  Assign(&r.host, host);
+  for (char& c : r.host) c = absl::ascii_tolower(static_cast<unsigned char>(c));
   if (close != absl::string_view::npos) {
-    r.ip = std::string(relay.substr(open + 1, close - open - 1));
-    if (close + 1 < relay.size() && relay[close + 1] == ':') {
-      r.port = std::string(relay.substr(close + 2));
-    }
+    r.ip = relay.substr(open + 1, close - open - 1);
+    if (close + 1 < relay.size() && relay[close + 1] == ':') r.port = relay.substr(close + 2);
   }
-  if (r.host.empty()) r.host = r.ip;
+  if (r.host.empty()) Assign(&r.host, r.ip);
   return r;
 }
 
@@ -62,23 +64,30 @@ void FitStatus(model::DsnAction action, std::string* status) {
 
 // A recipient outcome the MTA logged without a delivery attempt (header_checks DISCARD, HOLD):
 // no relay, the action's generic status, the reason as diagnostic.
-parse::RecipientOutcome NoAttemptOutcome(const parse::LogLine& line, const std::string& queue_id,
-                                         const std::string& recipient, const char* dsn,
-                                         DeliveryStatus status, std::string diagnostic) {
+parse::RecipientOutcome NoAttemptOutcome(const parse::LogLine& line, absl::string_view queue_id,
+                                         absl::string_view recipient, absl::string_view dsn,
+                                         DeliveryStatus status, absl::string_view diagnostic) {
   parse::RecipientOutcome o;
   o.queue_id = queue_id;
-  o.agent = std::string(parse::ProgramName(line.program));
+  o.agent = parse::ProgramName(line.program);
   o.recipient = recipient;
   o.relay = "none";
   o.dsn = dsn;
   o.status = status;
-  o.diagnostic = std::move(diagnostic);
+  o.diagnostic = diagnostic;
   return o;
 }
 
 }  // namespace
 
 Correlator::Correlator(CorrelatorOptions options) : options_(std::move(options)) {}
+
+Correlator::KeptOutcome Correlator::KeptOutcome::Of(const parse::RecipientOutcome& f) {
+  const auto copy = [](absl::string_view v) { return std::string(v.data(), v.size()); };
+  return KeptOutcome{copy(f.agent),      copy(f.recipient),     copy(f.orig_recipient),
+                     copy(f.relay),      copy(f.dsn),           f.status,
+                     copy(f.diagnostic), copy(f.next_queue_id), f.forwarded};
+}
 
 Correlator::KeyView Correlator::ViewOf(const parse::LogLine& line, absl::string_view queue_id) {
   const absl::string_view instance = parse::InstanceName(line.program);
@@ -89,29 +98,23 @@ Correlator::KeyView Correlator::ViewOf(const parse::LogLine& line, absl::string_
 
 Correlator::Message& Correlator::Open(const parse::LogLine& line, absl::string_view queue_id) {
   auto it = messages_.find(ViewOf(line, queue_id));
-  bool inserted = false;
   if (it == messages_.end()) {
-    Key key(std::string(line.host), std::string(parse::InstanceName(line.program)),
-            std::string(queue_id));
-    it = messages_.try_emplace(std::move(key)).first;
-    inserted = true;
-  }
-  const Key& key = it->first;
-  if (inserted) {
-    Message& m = it->second;
-    m.host = std::get<0>(key);
-    m.instance = std::get<1>(key);
-    m.queue_id = std::get<2>(key);
-    m.first_seen = line.time;
-    m.first_position = current_position_;
+    auto m = std::make_unique<Message>();
+    Assign(&m->host, line.host);
+    Assign(&m->instance, parse::InstanceName(line.program));
+    Assign(&m->queue_id, queue_id);
+    m->first_seen = line.time;
+    m->first_position = current_position_;
     ++stats_.messages;
+    const KeyView key(m->host, m->instance, m->queue_id);
+    it = messages_.emplace(key, std::move(m)).first;
   }
-  it->second.last_seen = std::max(it->second.last_seen, line.time);
-  return it->second;
+  Message& m = *it->second;
+  m.last_seen = std::max(m.last_seen, line.time);
+  return m;
 }
 
-model::HopEvent Correlator::Base(Message& m, bool member, bool last) const {
-  model::HopEvent e;
+void Correlator::Base(Message& m, bool member, bool last, model::HopEvent& e) const {
   e.reporting_host = m.host;
   e.reporting_mta = options_.reporting_mta.empty() ? m.host : options_.reporting_mta;
   e.mta_instance = m.instance;
@@ -130,16 +133,23 @@ model::HopEvent Correlator::Base(Message& m, bool member, bool last) const {
     e.certifier = m.tracking->certifier;
     e.mtrk_timeout_s = m.tracking->timeout_s;
   }
-  return e;
 }
 
-model::HopEvent Correlator::FromOutcome(Message& m, Outcome& o, bool member, Last last) const {
-  parse::RecipientOutcome& f = o.fact;
-  model::HopEvent e = Base(m, member || m.expansion_child, last == Last::kOfMessage);
+void Correlator::FromOutcome(Message& m, Outcome& o, bool member, Last last,
+                             model::HopEvent& e) const {
+  KeptOutcome& f = o.fact;
+  Base(m, member || m.expansion_child, last == Last::kOfMessage, e);
+  // Decided before f.relay may move into the event: `relay` views it.
+  Relay relay = ParseRelay(f.relay);
+  const auto& hops = options_.tracked_next_hops;
+  const bool tracked =
+      !relay.host.empty() && !hops.empty() &&
+      (hops.contains(relay.host) || hops.contains(relay.ip) ||
+       (!relay.port.empty() && (hops.contains(absl::StrCat(relay.host, ":", relay.port)) ||
+                                hops.contains(absl::StrCat(relay.ip, ":", relay.port)))));
   // The outcome's (or message's) last use moves its strings into the event (fewer allocations,
   // measured in issue 8).
   const bool take = last != Last::kNo;
-  Relay relay = ParseRelay(f.relay);
   e.original_recipient = f.orig_recipient.empty() ? f.recipient : f.orig_recipient;
   e.final_recipient = take ? std::move(f.recipient) : f.recipient;
   e.relay = take ? std::move(f.relay) : f.relay;
@@ -161,12 +171,6 @@ model::HopEvent Correlator::FromOutcome(Message& m, Outcome& o, bool member, Las
       break;
     case DeliveryStatus::kSent: {
       e.next_queue_id = take ? std::move(f.next_queue_id) : f.next_queue_id;
-      const auto& hops = options_.tracked_next_hops;
-      const bool tracked =
-          !relay.host.empty() && !hops.empty() &&
-          (hops.contains(relay.host) || hops.contains(relay.ip) ||
-           (!relay.port.empty() && (hops.contains(absl::StrCat(relay.host, ":", relay.port)) ||
-                                    hops.contains(absl::StrCat(relay.ip, ":", relay.port)))));
       if (f.forwarded) {
         e.action = model::DsnAction::kExpanded;
       } else if (f.agent == "smtp") {
@@ -181,14 +185,19 @@ model::HopEvent Correlator::FromOutcome(Message& m, Outcome& o, bool member, Las
     }
   }
   e.remote_mta = std::move(relay.host);
-  return e;
 }
 
-void Correlator::Emit(model::HopEvent event, std::vector<model::HopEvent>* out) {
-  FitStatus(event.action, &event.status);
-  event.event_id = model::ComputeEventId(event);
+void Correlator::EmitOutcome(Message& m, Outcome& o, bool member, Last last,
+                             std::vector<model::HopEvent>* out) {
+  model::HopEvent& e = out->emplace_back();
+  FromOutcome(m, o, member, last, e);
+  Seal(e);
+}
+
+void Correlator::Seal(model::HopEvent& e) {
+  FitStatus(e.action, &e.status);
+  e.event_id = model::ComputeEventId(e);
   ++stats_.events;
-  out->push_back(std::move(event));
 }
 
 void Correlator::Finish(Message& m, std::vector<model::HopEvent>* out) {
@@ -196,7 +205,7 @@ void Correlator::Finish(Message& m, std::vector<model::HopEvent>* out) {
   const auto last = [n](size_t i) { return i + 1 == n ? Last::kOfMessage : Last::kOfOutcome; };
   if (m.expansion_child) {
     for (size_t i = 0; i < n; ++i) {
-      Emit(FromOutcome(m, m.terminal[i], /*member=*/true, last(i)), out);
+      EmitOutcome(m, m.terminal[i], /*member=*/true, last(i), out);
     }
     return;
   }
@@ -214,11 +223,12 @@ void Correlator::Finish(Message& m, std::vector<model::HopEvent>* out) {
     const auto group = by_orig.find(orig);
     if (orig.empty() || group == by_orig.end() || group->second.size() < 2) {
       if (o.fact.forwarded) ++stats_.expansions;
-      Emit(FromOutcome(m, o, /*member=*/false, last(i)), out);
+      EmitOutcome(m, o, /*member=*/false, last(i), out);
       continue;
     }
     if (expanded.insert(orig).second) {
-      model::HopEvent e = Base(m, /*member=*/false);
+      model::HopEvent& e = out->emplace_back();
+      Base(m, /*member=*/false, /*last=*/false, e);
       e.original_recipient = orig;
       e.final_recipient = orig;
       e.action = model::DsnAction::kExpanded;
@@ -226,9 +236,9 @@ void Correlator::Finish(Message& m, std::vector<model::HopEvent>* out) {
       e.last_attempt_time = o.time;
       e.event_time = o.time;
       ++stats_.expansions;
-      Emit(std::move(e), out);
+      Seal(e);
     }
-    Emit(FromOutcome(m, o, /*member=*/true, last(i)), out);
+    EmitOutcome(m, o, /*member=*/true, last(i), out);
   }
 }
 
@@ -247,74 +257,78 @@ void Correlator::FailDeferred(Message& m, absl::Time now, const std::string* dia
 std::optional<uint64_t> Correlator::OldestOpenPosition() const {
   std::optional<uint64_t> oldest;
   for (const auto& [key, m] : messages_) {
-    if (!oldest || m.first_position < *oldest) oldest = m.first_position;
+    if (!oldest || m->first_position < *oldest) oldest = m->first_position;
   }
   return oldest;
 }
 
-std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line, parse::LineFact fact,
-                                             uint64_t position) {
+std::vector<model::HopEvent> Correlator::Add(const parse::LogLine& line,
+                                             const parse::LineFact& fact, uint64_t position) {
   std::vector<model::HopEvent> out;
-  Add(line, std::move(fact), position, &out);
+  Add(line, fact, position, &out);
   return out;
 }
 
-void Correlator::Add(const parse::LogLine& line, parse::LineFact fact, uint64_t position,
+void Correlator::Add(const parse::LogLine& line, const parse::LineFact& fact, uint64_t position,
                      std::vector<model::HopEvent>* out_events) {
   std::vector<model::HopEvent>& out = *out_events;
   current_position_ = position;
   while (!awaiting_origin_.empty() &&
          line.time - awaiting_origin_.front().first > kNotificationGrace) {
     auto it = messages_.find(awaiting_origin_.front().second);
-    if (it != messages_.end() && it->second.removed_at) {
-      Finish(it->second, &out);
+    if (it != messages_.end() && it->second->removed_at) {
+      Finish(*it->second, &out);
       messages_.erase(it);
     }
     awaiting_origin_.pop_front();
   }
-  const auto find = [&](const std::string& qid) { return messages_.find(ViewOf(line, qid)); };
-  // The fact is ours: its strings move into the message.
+  const auto find = [&](absl::string_view qid) { return messages_.find(ViewOf(line, qid)); };
+  // The fact's views die with the line: the message copies what it keeps.
   if (auto* f = std::get_if<parse::MessageReceived>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
       ++stats_.reused_queue_ids;
-      Finish(it->second, &out);
+      Finish(*it->second, &out);
       messages_.erase(it);
     }
     Message& m = Open(line, f->queue_id);
-    m.client = std::move(f->client);
-    if (!f->sender.empty()) m.sender = std::move(f->sender);
+    Assign(&m.client, f->client);
+    if (!f->sender.empty()) Assign(&m.sender, f->sender);
   } else if (auto* f = std::get_if<parse::MessageIdSeen>(&fact)) {
     Message& m = Open(line, f->queue_id);
-    if (!f->resent || m.message_id.empty()) m.message_id = std::move(f->message_id);
+    if (!f->resent || m.message_id.empty()) Assign(&m.message_id, f->message_id);
   } else if (auto* f = std::get_if<parse::TrackingHeaderSeen>(&fact)) {
-    Open(line, f->queue_id).tracking = std::move(f->header);
+    Open(line, f->queue_id).tracking = f->header;
   } else if (auto* f = std::get_if<parse::MessageQueued>(&fact)) {
-    Open(line, f->queue_id).sender = std::move(f->sender);
+    Message& m = Open(line, f->queue_id);
+    Assign(&m.sender, f->sender);
+    // Room for the outcomes at once: growing 1, 2, 4 asked malloc for over 1 KiB at 4, which
+    // made glibc consolidate its fast bins each time (5% of the agent's time, issue 8). Capped:
+    // nrcpt is untrusted.
+    m.terminal.reserve(static_cast<size_t>(std::clamp<int64_t>(f->nrcpt, 1, 16)));
   } else if (auto* f = std::get_if<parse::RecipientOutcome>(&fact)) {
     Message& m = Open(line, f->queue_id);
-    Outcome o{std::move(*f), line.time, line.time};
-    const parse::RecipientOutcome& r = o.fact;
-    if (r.status == DeliveryStatus::kDeferred) {
-      Emit(FromOutcome(m, o, /*member=*/false, Last::kNo), &out);  // "it is here": at once
-      std::string recipient = r.recipient;
+    if (f->status == DeliveryStatus::kDeferred) {
+      Outcome o{KeptOutcome::Of(*f), line.time, line.time};
+      EmitOutcome(m, o, /*member=*/false, Last::kNo, &out);  // "it is here": at once
+      std::string recipient = o.fact.recipient;
       m.deferred.insert_or_assign(std::move(recipient), std::move(o));
     } else {
-      m.deferred.erase(r.recipient);
-      if (r.forwarded && !r.next_queue_id.empty()) {
-        Open(line, r.next_queue_id).expansion_child = true;
+      if (!m.deferred.empty()) m.deferred.erase(std::string(f->recipient));
+      if (f->forwarded && !f->next_queue_id.empty()) {
+        Open(line, f->next_queue_id).expansion_child = true;
       }
-      m.terminal.push_back(std::move(o));
+      m.terminal.push_back(Outcome{KeptOutcome::Of(*f), line.time, line.time});
     }
   } else if (auto* f = std::get_if<parse::MessageExpired>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
-      FailDeferred(it->second, line.time, nullptr);
+      FailDeferred(*it->second, line.time, nullptr);
     }
   } else if (auto* f = std::get_if<parse::MessageRemoved>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
-      Message& m = it->second;
+      Message& m = *it->second;
       if (m.client.empty() && m.sender.empty() && m.notification_of.empty() && !m.removed_at) {
         m.removed_at = line.time;  // maybe a notification whose bounce(8) line is still to come
-        awaiting_origin_.emplace_back(line.time, it->first);
+        awaiting_origin_.emplace_back(line.time, Key(m.host, m.instance, m.queue_id));
       } else {
         Finish(m, &out);
         messages_.erase(it);
@@ -324,64 +338,64 @@ void Correlator::Add(const parse::LogLine& line, parse::LineFact fact, uint64_t 
     // The notification's own cleanup line comes first (cleanup made its queue id).
     if (find(f->queue_id) != messages_.end()) ++stats_.notifications;
     if (auto it = find(f->notification_queue_id); it != messages_.end()) {
-      it->second.notification_of = f->queue_id;
-      if (it->second.removed_at) {
-        Finish(it->second, &out);
+      Assign(&it->second->notification_of, f->queue_id);
+      if (it->second->removed_at) {
+        Finish(*it->second, &out);
         messages_.erase(it);
       }
     }
   } else if (auto* f = std::get_if<parse::MessageRejected>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
       ++stats_.rejected;
-      Finish(it->second, &out);  // outcomes before a reject are impossible; Finish is harmless
+      Finish(*it->second, &out);  // outcomes before a reject are impossible; Finish is harmless
       messages_.erase(it);
     }
   } else if (auto* f = std::get_if<parse::MessageDiscarded>(&fact)) {
     ++stats_.discarded;
     Message& m = Open(line, f->queue_id);
-    if (m.sender.empty()) m.sender = f->sender;
+    if (m.sender.empty()) Assign(&m.sender, f->sender);
     if (!f->recipient.empty()) {
-      parse::RecipientOutcome o =
-          NoAttemptOutcome(line, f->queue_id, f->recipient, "2.0.0", DeliveryStatus::kSent,
-                           absl::StrCat("discarded: ", f->reason));
-      m.deferred.erase(f->recipient);
-      m.terminal.push_back(Outcome{std::move(o), line.time, absl::InfinitePast()});
+      const std::string diagnostic = absl::StrCat("discarded: ", f->reason);
+      const parse::RecipientOutcome o = NoAttemptOutcome(line, f->queue_id, f->recipient, "2.0.0",
+                                                         DeliveryStatus::kSent, diagnostic);
+      m.deferred.erase(std::string(f->recipient));
+      m.terminal.push_back(Outcome{KeptOutcome::Of(o), line.time, absl::InfinitePast()});
     }
     // Nothing more is logged for a discarded message: it ends here.
     auto it = find(f->queue_id);
-    Finish(it->second, &out);
+    Finish(*it->second, &out);
     messages_.erase(it);
   } else if (auto* f = std::get_if<parse::MessageHeld>(&fact)) {
     ++stats_.held;
     Message& m = Open(line, f->queue_id);
-    if (m.sender.empty()) m.sender = f->sender;
+    if (m.sender.empty()) Assign(&m.sender, f->sender);
     std::vector<Outcome> held;
     if (!f->recipient.empty()) {
-      parse::RecipientOutcome o =
-          NoAttemptOutcome(line, f->queue_id, f->recipient, "4.0.0", DeliveryStatus::kDeferred,
-                           absl::StrCat("held: ", f->reason));
+      const std::string diagnostic = absl::StrCat("held: ", f->reason);
+      const parse::RecipientOutcome o = NoAttemptOutcome(line, f->queue_id, f->recipient, "4.0.0",
+                                                         DeliveryStatus::kDeferred, diagnostic);
       // No delivery attempt was made: no Last-Attempt-Date (RFC 3886 3.3.6).
-      held.push_back(Outcome{std::move(o), line.time, absl::InfinitePast(), true});
+      held.push_back(Outcome{KeptOutcome::Of(o), line.time, absl::InfinitePast(), true});
     } else {
       for (const auto& [rcpt, o] : m.deferred) {
         Outcome h = o;
         h.fact.dsn = "4.0.0";
-        h.fact.diagnostic = f->reason;
+        Assign(&h.fact.diagnostic, f->reason);
         h.time = line.time;
         h.held = true;
         held.push_back(std::move(h));
       }
     }
     for (Outcome& h : held) {
-      Emit(FromOutcome(m, h, /*member=*/false, Last::kNo), &out);
+      EmitOutcome(m, h, /*member=*/false, Last::kNo, &out);
       m.deferred.insert_or_assign(h.fact.recipient, std::move(h));
     }
   } else if (auto* f = std::get_if<parse::MessageDeleted>(&fact)) {
     if (auto it = find(f->queue_id); it != messages_.end()) {
       ++stats_.deleted;
       static const std::string kDeleted = "deleted by the administrator (postsuper -d)";
-      FailDeferred(it->second, line.time, &kDeleted);
-      Finish(it->second, &out);
+      FailDeferred(*it->second, line.time, &kDeleted);
+      Finish(*it->second, &out);
       messages_.erase(it);
     }
   }
@@ -391,17 +405,13 @@ template <typename Pick>
 void Correlator::FinishAll(Pick pick, std::vector<model::HopEvent>* out) {
   std::vector<decltype(messages_)::iterator> picked;
   for (auto it = messages_.begin(); it != messages_.end(); ++it) {
-    if (pick(it->second)) picked.push_back(it);
+    if (pick(*it->second)) picked.push_back(it);
   }
-  std::sort(picked.begin(), picked.end(), [](const auto& a, const auto& b) {
-    const auto view = [](const Key& k) {
-      return std::tuple<std::string_view, std::string_view, std::string_view>(
-          std::get<0>(k), std::get<1>(k), std::get<2>(k));
-    };
-    return view(a->first) < view(b->first);
-  });
+  std::sort(picked.begin(), picked.end(),
+            [](const auto& a, const auto& b) { return a->first < b->first; });
+  // Erasing from an absl flat map leaves the other iterators valid.
   for (const auto& it : picked) {
-    Finish(it->second, out);
+    Finish(*it->second, out);
     messages_.erase(it);
   }
 }

@@ -58,14 +58,16 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/container/node_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -106,11 +108,12 @@ class Correlator {
 
   // Feeds one parsed line; returns the events it completes (often none). `position` is where the
   // line starts in its input (any monotonically increasing number): see OldestOpenPosition.
-  // The fact is taken by value so that its strings move into the message (pass an rvalue).
-  std::vector<model::HopEvent> Add(const parse::LogLine& line, parse::LineFact fact,
+  // The fact's views (into the line's buffer) are used only during the call: what the message
+  // keeps is copied, so the caller may reuse the buffer as soon as Add returns.
+  std::vector<model::HopEvent> Add(const parse::LogLine& line, const parse::LineFact& fact,
                                    uint64_t position = 0);
   // As above, appending the events to *out (no vector per line: the agent's hot path).
-  void Add(const parse::LogLine& line, parse::LineFact fact, uint64_t position,
+  void Add(const parse::LogLine& line, const parse::LineFact& fact, uint64_t position,
            std::vector<model::HopEvent>* out);
 
   // The position of the first line of the oldest message still open, or nullopt if none is.
@@ -135,38 +138,55 @@ class Correlator {
   // For lookups without building a Key (three allocations per line otherwise).
   using KeyView = std::tuple<std::string_view, std::string_view, std::string_view>;
   static KeyView ViewOf(const parse::LogLine& line, absl::string_view queue_id);
-  // Hashes and compares Key and KeyView alike (element-wise, as string views), so lookups need
-  // no Key. A hash map: the ordered map it replaced showed in the profile (issue 8); Flush and
-  // EvictIdle sort what they emit, so the output order is still by key.
+  // Hashes and compares Key and KeyView alike (as string views), so lookups need no Key. A hash
+  // map: the ordered map it replaced showed in the profile (issue 8); Flush and EvictIdle sort
+  // what they emit, so the output order is still by key. Only the queue id is hashed: it tells
+  // messages apart nearly always (hosts and instances are few), and hashing all three
+  // strings showed in the profile (issue 8); KeyEq compares all three.
   struct KeyHash {
     using is_transparent = void;
     template <typename A>
     size_t operator()(const A& a) const {
-      return absl::Hash<std::tuple<absl::string_view, absl::string_view, absl::string_view>>{}(
-          {View(std::get<0>(a)), View(std::get<1>(a)), View(std::get<2>(a))});
+      return absl::Hash<absl::string_view>{}(View(std::get<2>(a)));
     }
   };
   struct KeyEq {
     using is_transparent = void;
     template <typename A, typename B>
     bool operator()(const A& a, const B& b) const {
-      return View(std::get<0>(a)) == View(std::get<0>(b)) &&
-             View(std::get<1>(a)) == View(std::get<1>(b)) &&
-             View(std::get<2>(a)) == View(std::get<2>(b));
+      return View(std::get<2>(a)) == View(std::get<2>(b)) &&
+             View(std::get<0>(a)) == View(std::get<0>(b)) &&
+             View(std::get<1>(a)) == View(std::get<1>(b));
     }
   };
   static absl::string_view View(std::string_view s) {
     return absl::string_view(s.data(), s.size());
   }
 
+  // A parse::RecipientOutcome kept past its line: owned copies of the fact's views.
+  struct KeptOutcome {
+    std::string agent;
+    std::string recipient;
+    std::string orig_recipient;
+    std::string relay;
+    std::string dsn;
+    parse::DeliveryStatus status = parse::DeliveryStatus::kSent;
+    std::string diagnostic;
+    std::string next_queue_id;
+    bool forwarded = false;
+    static KeptOutcome Of(const parse::RecipientOutcome& f);
+  };
+
   struct Outcome {
-    parse::RecipientOutcome fact;
+    KeptOutcome fact;
     absl::Time time;
     absl::Time last_attempt;  // differs from `time` for a failure synthesised at expiry
     bool held = false;        // in the hold queue: no Will-Retry-Until
   };
 
   struct Message {
+    // The map key views these three: set once when the message opens, never changed after
+    // (the Message is heap-allocated, so even short, in-object strings keep their address).
     std::string host;
     std::string instance;
     std::string queue_id;
@@ -179,8 +199,10 @@ class Correlator {
     std::string message_id;
     std::optional<parse::TrackingHeader> tracking;
     bool expansion_child = false;  // made by a local(8) forward to an alias: all are members
-    std::optional<absl::Time> removed_at;     // removed, waiting for its bounce(8) line
-    std::vector<Outcome> terminal;            // buffered until removed
+    std::optional<absl::Time> removed_at;  // removed, waiting for its bounce(8) line
+    // Buffered until removed. Inline room for one: most messages have one recipient, and the
+    // Message is on the heap anyway (one allocation fewer per message, issue 8).
+    absl::InlinedVector<Outcome, 1> terminal;
     std::map<std::string, Outcome> deferred;  // recipient -> latest deferral, cleared when final
   };
 
@@ -194,15 +216,22 @@ class Correlator {
   // Which strings an event may take instead of copying: none, the outcome's, or also the
   // message's (the last event of a finished message).
   enum class Last { kNo, kOfOutcome, kOfMessage };
-  model::HopEvent Base(Message& m, bool member, bool last = false) const;
-  model::HopEvent FromOutcome(Message& m, Outcome& o, bool member, Last last) const;
-  void Emit(model::HopEvent event, std::vector<model::HopEvent>* out);
+  // Events are filled in place in the caller's vector (no HopEvent moves, issue 8).
+  void Base(Message& m, bool member, bool last, model::HopEvent& e) const;
+  void FromOutcome(Message& m, Outcome& o, bool member, Last last, model::HopEvent& e) const;
+  // Appends the outcome's event to *out, sealed.
+  void EmitOutcome(Message& m, Outcome& o, bool member, Last last,
+                   std::vector<model::HopEvent>* out);
+  // Fits the status to the action, sets the event id and counts the event.
+  void Seal(model::HopEvent& e);
   // Every recipient still deferred or held fails now (expiry, deletion).
   void FailDeferred(Message& m, absl::Time now, const std::string* diagnostic);
 
   CorrelatorOptions options_;
-  // Node-based: Add holds a Message& across Open calls.
-  absl::node_hash_map<Key, Message, KeyHash, KeyEq> messages_;
+  // Keys are views into their Message's own host/instance/queue_id: no key strings to build or
+  // free per message (issue 8). Messages are heap-allocated: Add holds a Message& across Open
+  // calls, which may rehash the map.
+  absl::flat_hash_map<KeyView, std::unique_ptr<Message>, KeyHash, KeyEq> messages_;
   CorrelatorStats stats_;
   uint64_t current_position_ = 0;                           // of the line being added
   std::deque<std::pair<absl::Time, Key>> awaiting_origin_;  // removed notifications, by time

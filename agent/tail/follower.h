@@ -87,6 +87,9 @@ struct RotatedFile {
 
 class Follower {
  public:
+  // Lifetime: `text` views the follower's read buffer, which the next read reuses. It is valid
+  // only during the LineSink call; whatever must outlive it is copied (LinePipeline::Feed
+  // consumes the line before it returns, and the correlator copies what it keeps).
   struct Line {
     absl::string_view text;  // without '\n'; empty if too_long
     uint64_t position = 0;   // encoded start
