@@ -51,7 +51,9 @@ struct HopEvent {
 inline constexpr size_t kMaxEnvidBytes = 100;
 inline constexpr size_t kMaxAddressBytes = 512;
 inline constexpr size_t kMaxTextBytes = 2048;
-inline constexpr size_t kCertifierBytes = 20;  // SHA-1 output
+inline constexpr size_t kMaxHostBytes = 512;       // client, relay, remote MTA: "host[ip]:port"
+inline constexpr size_t kMaxMessageIdBytes = 998;  // RFC 5322's line length
+inline constexpr size_t kCertifierBytes = 20;      // SHA-1 output
 
 // A deterministic id from the facts of the event (hex SHA-256, 64 chars): the same log line
 // always yields the same id, so the collector can drop resends.

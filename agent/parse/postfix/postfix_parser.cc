@@ -126,6 +126,9 @@ std::optional<absl::string_view> TakeAngleAddressView(absl::string_view* s) {
     if (close == absl::string_view::npos) return std::nullopt;
     if (close + 1 == s->size() || (*s)[close + 1] == ',' || (*s)[close + 1] == ' ') {
       const absl::string_view addr = s->substr(1, close - 1);
+      // Longer than a hop event may hold (model::ValidateHopEvent): a malformed line, not an
+      // event the collector would reject.
+      if (addr.size() > model::kMaxAddressBytes) return std::nullopt;
       s->remove_prefix(close + 1);
       return addr;
     }
@@ -222,6 +225,10 @@ absl::StatusOr<LineFact> ParseOutcome(absl::string_view program, absl::string_vi
     return Unrelated{"verify-probe"};  // address verification probe, not a delivery
   }
   if (!have_relay) return Malformed(program, "no relay= in delivery record", text);
+  if (relay.size() > model::kMaxHostBytes) return Malformed(program, "relay= too long", text);
+  if (to.size() > model::kMaxAddressBytes || orig_to.size() > model::kMaxAddressBytes) {
+    return Malformed(program, "to= or orig_to= too long", text);
+  }
   if (!have_dsn) return Malformed(program, "no dsn= in delivery record", text);
   if (!model::IsEnhancedStatus(dsn)) return Malformed(program, "bad dsn=", text);
   DeliveryStatus status;
@@ -427,6 +434,8 @@ absl::StatusOr<LineFact> PostfixParser::Parse(const LogLine& line) const {
         // Later Postfix versions append ", sasl_method=...", ", orig_queue_id=..." etc.
         const absl::string_view client = rest.substr(0, FindCommaSpace(rest));
         if (client.empty()) return Malformed(program, "empty client=", text);
+        if (client.size() > model::kMaxHostBytes)
+          return Malformed(program, "client= too long", text);
         return MessageReceived{qid, client, {}};
       }
       return ParseAccessAction(qid, rest);
@@ -437,6 +446,9 @@ absl::StatusOr<LineFact> PostfixParser::Parse(const LogLine& line) const {
         if (absl::StartsWith(id, "<") && absl::EndsWith(id, ">")) {
           id.remove_prefix(1);
           id.remove_suffix(1);
+        }
+        if (id.size() > model::kMaxMessageIdBytes) {
+          return Malformed(program, "message-id= too long", text);
         }
         return MessageIdSeen{qid, id, resent};
       }
