@@ -59,6 +59,12 @@ FROM k, generate_series(0, )sql",
         // As PgEventStore::Append does: the ENVID index (0004_envid_lookup.sql).
         txn.exec(absl::StrCat(messages, R"sql(
 INSERT INTO hop_envids (envid, message_key, first_seen) SELECT 'env-' || m, mkey, fs FROM k)sql"));
+        // ... and its recipient index (0005_recipient_lookup.sql), the addresses generated above.
+        txn.exec(absl::StrCat(messages, R"sql(
+INSERT INTO hop_recipients (recipient, message_key, first_seen)
+SELECT DISTINCT 'rcpt' || ((m * 7 + r) % 200000) || '@b' || (m % 97) || '.example', mkey, fs
+FROM k, generate_series(0, )sql",
+                              kRecipientsPerMessage - 1, ") r"));
         txn.commit();
       }
     });

@@ -1,5 +1,5 @@
-// Server-side fill of hop_events and its ENVID index hop_envids for the benchmarks
-// (collector_ingest_bench, mtqp_track_bench):
+// Server-side fill of hop_events and its lookup indexes hop_envids and hop_recipients for the
+// benchmarks (collector_ingest_bench, mtqp_track_bench):
 // message m at one of 4 MTAs, kRecipientsPerMessage delivered hops each, ENVID "env-<m>",
 // secret "secret-<m>-0123456789", message keys and certifiers computed exactly as the collector
 // bench's Event() makes them. Much faster than shipping generated rows through COPY; needs

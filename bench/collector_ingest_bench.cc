@@ -133,11 +133,15 @@ double RawCopy(const Flags& f, int64_t first, int64_t messages) {
   std::vector<CopyRow> data;
   // hop_envids rows (envid, message_key, first_seen), one per message: at its first hop's index.
   std::vector<std::tuple<std::string, std::string, std::string>> envids(rows);
+  // hop_recipients rows (recipient, message_key, first_seen), one per hop: each hop of a bench
+  // message has its own recipient, and ORCPT equals it.
+  std::vector<std::tuple<std::string, std::string, std::string>> recipients(rows);
   data.reserve(rows);
   for (int64_t i = 0; i < rows; ++i) {
     const model::HopEvent e =
         Event(first + i / kRecipientsPerMessage, static_cast<int>(i % kRecipientsPerMessage));
     data.push_back(ToCopyRow(e));
+    recipients[i] = {e.final_recipient, collector::store::MessageKeyOf(e), Ts(e.queue_first_seen)};
     if (i % kRecipientsPerMessage == 0) {
       envids[i] = {e.envid, collector::store::MessageKeyOf(e), Ts(e.queue_first_seen)};
     }
@@ -191,6 +195,10 @@ double RawCopy(const Flags& f, int64_t first, int64_t messages) {
           if (i % kRecipientsPerMessage == 0) copy << envids[i];
         }
         copy.complete();
+        pqxx::stream_to rcpts(txn, "hop_recipients",
+                              std::vector<std::string>{"recipient", "message_key", "first_seen"});
+        for (int64_t i = begin; i < end; ++i) rcpts << recipients[i];
+        rcpts.complete();
         txn.commit();
       }
     });
@@ -273,6 +281,7 @@ void MeasureLookups(const Flags& f, v1::Lookup::Stub& lookup, int64_t total_mess
     pqxx::nontransaction txn(conn);
     txn.exec("ANALYZE hop_events");
     txn.exec("ANALYZE hop_envids");
+    txn.exec("ANALYZE hop_recipients");
   }
   std::mt19937_64 rng(42);
   std::vector<int64_t> picks;
@@ -352,7 +361,7 @@ int Run(int argc, char** argv) {
     pqxx::connection conn(f.db);
     pqxx::nontransaction txn(conn);
     // --events 0: keep what an earlier run stored (generated hops 0..n-1) and measure lookups.
-    if (f.events > 0) txn.exec("TRUNCATE hop_events, hop_envids");
+    if (f.events > 0) txn.exec("TRUNCATE hop_events, hop_envids, hop_recipients");
     have = txn.exec1("SELECT count(*) FROM hop_events")[0].as<int64_t>();
     std::printf(
         "fsync=%s synchronous_commit=%s shared_buffers=%s max_wal_size=%s "
@@ -375,7 +384,7 @@ int Run(int argc, char** argv) {
     {
       pqxx::connection conn(f.db);
       pqxx::nontransaction txn(conn);
-      txn.exec("TRUNCATE hop_events, hop_envids");
+      txn.exec("TRUNCATE hop_events, hop_envids, hop_recipients");
       txn.exec("CHECKPOINT");
     }
     const double grpc_rate = ViaGrpc(f, (*server)->address(), messages);

@@ -1,6 +1,8 @@
 #include "collector/retention/retention_job.h"
 
 #include <memory>
+#include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,13 @@ class RetentionJobTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(db_, test::PgEnvironment::Get().NewDatabase());
     ASSERT_OK_AND_ASSIGN(store_, store::PgEventStore::Connect(db_.conninfo(), {.pool_size = 2}));
   }
+  // Rows in `table`, -1 if there is no such table.
+  int64_t IndexRows(const std::string& table) {
+    pqxx::connection conn(db_.conninfo());
+    pqxx::read_transaction txn(conn);
+    if (txn.exec1("SELECT to_regclass(" + txn.quote(table) + ") IS NULL")[0].as<bool>()) return -1;
+    return txn.exec1("SELECT count(*) FROM " + txn.quote_name(table))[0].as<int64_t>();
+  }
   test::PgDatabase db_;
   std::unique_ptr<store::PgEventStore> store_;
 };
@@ -114,8 +123,22 @@ TEST_F(RetentionJobTest, DropsExpiredDaysButKeepsStillQueuedMail) {
   EXPECT_THAT(store_->FindByEnvid("old"), IsOkAndHolds(SizeIs(1)));
 }
 
-// The ENVID index (hop_envids) is partitioned by month: a month goes only with the last day of
-// hop_events in it, so a still-queued message keeps its ENVID, and never row by row.
+// Staff search by exact recipient, with no time bound: through hop_recipients (0005).
+std::vector<store::MessageRef> ByRecipient(store::EventStore& store, const std::string& rcpt) {
+  store::SearchFilter filter;
+  filter.recipient = rcpt;
+  absl::StatusOr<std::vector<store::MessageRef>> refs = store.Search(filter, std::nullopt, 100);
+  EXPECT_OK(refs);
+  return refs.ok() ? *refs : std::vector<store::MessageRef>();
+}
+
+store::MessageRef RefOf(const model::HopEvent& e) {
+  return store::MessageRef{.message_key = store::MessageKeyOf(e), .first_seen = e.queue_first_seen};
+}
+
+// The ENVID and recipient indexes (hop_envids, hop_recipients) are partitioned by month: a month
+// goes only with the last day of hop_events in it, so a still-queued message keeps its ENVID and
+// stays found by recipient, and never row by row.
 TEST_F(RetentionJobTest, EnvidIndexMonthGoesWithItsLastDay) {
   const model::HopEvent october = Hop("october", Day(10, 30, 8), false);
   const model::HopEvent queued = Hop("queued", Day(10, 31, 8), true);  // retried until 11-05
@@ -132,6 +155,8 @@ TEST_F(RetentionJobTest, EnvidIndexMonthGoesWithItsLastDay) {
   // October's index stays while a day of October does: the dropped day's entry finds no hops.
   EXPECT_THAT(store_->FindMessagesByEnvid("october"), IsOkAndHolds(SizeIs(1)));
   EXPECT_THAT(store_->FindByEnvid("october"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(ByRecipient(*store_, "alice@b.example"), ElementsAre(RefOf(queued), RefOf(november)));
+  EXPECT_EQ(IndexRows("hop_recipients_p202610"), 4);  // both addresses of october and queued
 
   // The queued message ends; its day and with it October's index go, November's stays.
   model::HopEvent delivered = queued;
@@ -145,10 +170,15 @@ TEST_F(RetentionJobTest, EnvidIndexMonthGoesWithItsLastDay) {
   EXPECT_THAT(store_->FindMessagesByEnvid("october"), IsOkAndHolds(IsEmpty()));
   EXPECT_THAT(store_->FindMessagesByEnvid("queued"), IsOkAndHolds(IsEmpty()));
   EXPECT_THAT(store_->FindByEnvid("november"), IsOkAndHolds(ElementsAre(november)));
+  EXPECT_THAT(ByRecipient(*store_, "alice@b.example"), ElementsAre(RefOf(november)));
+  EXPECT_EQ(IndexRows("hop_recipients_p202610"), -1);
+  EXPECT_EQ(IndexRows("hop_recipients_p202611"), 2);
 
   // A late event for October recreates both its day and its month.
   EXPECT_THAT(store_->Append(std::vector{october}), IsOkAndHolds(1));
   EXPECT_THAT(store_->FindByEnvid("october"), IsOkAndHolds(ElementsAre(october)));
+  EXPECT_THAT(ByRecipient(*store_, "alice@b.example"),
+              ElementsAre(RefOf(october), RefOf(november)));
 }
 
 TEST_F(RetentionJobTest, AnotherCollectorsDropIsNoticedOnInsert) {

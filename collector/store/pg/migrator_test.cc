@@ -115,8 +115,8 @@ TEST(MigratorTest, NewerDatabaseIsRefused) {
   EXPECT_THAT(older.Apply(db.conninfo()), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
-// A database that stored hops before 0003/0004 (the ENVID index) gets them indexed, and its
-// identifier columns compare as bytes.
+// A database that stored hops before 0003/0004/0005 (the ENVID and recipient indexes) gets them
+// indexed, and its identifier columns compare as bytes.
 TEST(MigratorTest, EnvidIndexIsFilledFromHopsStoredBeforeIt) {
   ASSERT_OK_AND_ASSIGN(const test::PgDatabase db, test::PgEnvironment::Get().NewEmptyDatabase());
   ASSERT_OK_AND_ASSIGN(const Migrator all, Migrator::FromDirectory("sql/migrations"));
@@ -138,9 +138,32 @@ TEST(MigratorTest, EnvidIndexIsFilledFromHopsStoredBeforeIt) {
           "'delivered', now() FROM (VALUES ",
           hop, ") AS t (k, e, v)"));
     }
+    // Rewritten: ORCPT list@b.example, final recipient m@b.example; both get an entry.
+    txn.exec(
+        "INSERT INTO hop_events (message_key, event_id, first_seen, reporting_host, mta_instance, "
+        "queue_id, original_recipient, final_recipient, action, event_time) VALUES ('k3', 'e4', "
+        "'2026-11-23 06:27:13+00', 'mta-a', 'postfix', 'Q3', 'list@b.example', 'm@b.example', "
+        "'delivered', now())");
     txn.commit();
   }
   ASSERT_THAT(all.Apply(db.conninfo()), IsOkAndHolds(all.latest_version()));
+  // One entry per message and address: k1's two hops share one.
+  EXPECT_EQ(CountRows(db.conninfo(),
+                      "SELECT count(*) FROM hop_recipients WHERE (recipient, message_key) IN "
+                      "(('a@b.example', 'k1'), ('a@b.example', 'k2'), ('m@b.example', 'k3'), "
+                      "('list@b.example', 'k3'))"),
+            4);
+  EXPECT_EQ(CountRows(db.conninfo(), "SELECT count(*) FROM hop_recipients"), 4);
+  // The month existed (0004 made its hop_envids partition); 0005 added its recipients partition.
+  EXPECT_EQ(CountRows(db.conninfo(),
+                      "SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                      "'hop_recipients'::regclass"),
+            1);
+  // hop_events keeps no recipient index: hop_recipients serves the searches.
+  EXPECT_EQ(CountRows(db.conninfo(),
+                      "SELECT count(*) FROM pg_indexes WHERE tablename = 'hop_events' AND "
+                      "indexdef LIKE '%recipient%'"),
+            0);
   EXPECT_EQ(
       CountRows(db.conninfo(),
                 "SELECT count(*) FROM hop_envids WHERE envid = 'env-1' AND message_key = 'k1'"),

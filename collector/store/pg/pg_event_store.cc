@@ -19,9 +19,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
-#include "collector/store/pg/pg_envid_index.h"
 #include "collector/store/pg/pg_error.h"
 #include "collector/store/pg/pg_literals.h"
+#include "collector/store/pg/pg_message_index.h"
 #include "common/base/status_macros.h"
 #include "common/model/dsn_action.h"
 
@@ -148,7 +148,7 @@ void PrepareStatements(pqxx::connection& conn) {
                "FROM hop_events WHERE message_key = $1 LIMIT 16");
   conn.prepare(kEnsurePartition, "SELECT mtrk_ensure_hop_events_partition($1::date)");
   conn.prepare(kInsertHop, kInsertSql);
-  PrepareEnvidStatements(conn);
+  PrepareMessageIndexStatements(conn);
   // The `<> ''` repeats the partial index's predicate so a generic plan can use it too.
   conn.prepare(kFindByMessageId, absl::StrCat(kSelectColumns,
                                               "WHERE message_id = $1 AND message_id <> '' "
@@ -432,7 +432,7 @@ absl::StatusOr<int64_t> PgEventStore::AppendOnce(std::span<const model::HopEvent
       CopyRows(txn, kStageTable, rows);
       stored = txn.exec_prepared(kMoveStage).affected_rows();
     }
-    InsertEnvids(txn, batch);
+    InsertMessageIndexes(txn, batch);
     if (options_.before_commit) options_.before_commit();
     txn.commit();  // ON COMMIT DELETE ROWS empties the stage
     return stored;
@@ -607,7 +607,7 @@ class SearchSql {
   }
   // SQL matching `column` (an address) against `value` under `match`. The C collation lets
   // exact and prefix (as a byte range: a LIKE with a parameter as pattern cannot use a B-tree)
-  // use the 0002 indexes.
+  // use a B-tree on the column (the sender index of 0002, hop_recipients' primary key).
   std::string Address(absl::string_view column, const std::string& value,
                       SearchFilter::Match match) {
     const std::string col = absl::StrCat("(", column, " COLLATE \"C\")");
@@ -644,6 +644,16 @@ absl::StatusOr<std::vector<MessageRef>> PgEventStore::Search(const SearchFilter&
   SearchSql q;
   if (!filter.sender.empty()) q.Where(q.Address("sender", filter.sender, filter.match));
   if (!filter.recipient.empty()) {
+    if (filter.match != SearchFilter::Match::kSubstring) {
+      // hop_events has no recipient indexes (0005): the messages come from hop_recipients (an
+      // equality or a byte range on its primary key, in one or two month partitions), each then
+      // probed by primary key in its own day partition. The hop-level condition below still
+      // decides, so the candidates are exactly those of a search on hop_events alone.
+      q.Where(absl::StrCat(
+          "(message_key, first_seen) IN (SELECT message_key, first_seen FROM hop_recipients "
+          "WHERE ",
+          q.Address("recipient", filter.recipient, filter.match), ")"));
+    }
     const std::string final_rcpt = q.Address("final_recipient", filter.recipient, filter.match);
     const std::string orcpt = q.Address("original_recipient", filter.recipient, filter.match);
     q.Where(absl::StrCat("(", final_rcpt, " OR (", orcpt,

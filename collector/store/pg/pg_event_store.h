@@ -1,8 +1,8 @@
 // PgEventStore: EventStore on PostgreSQL 15 (schema: sql/migrations/), via libpqxx
 // 6.4 and a small connection pool. Thread-safe. libpqxx exceptions end in this module
 // (pg_error.h). The schema must already be migrated (Migrator); the store creates the day
-// partitions of hop_events it needs (and with them the month partitions of the ENVID index
-// hop_envids, pg_envid_index.h).
+// partitions of hop_events it needs (and with them the month partitions of its ENVID and
+// recipient indexes hop_envids and hop_recipients, pg_message_index.h).
 #pragma once
 
 #include <cstdint>

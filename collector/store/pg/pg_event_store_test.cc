@@ -1,7 +1,10 @@
 #include "collector/store/pg/pg_event_store.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -223,6 +226,78 @@ TEST_F(PgEventStoreTest, EnvidNamesEachMessageOnceAcrossHopsAndResends) {
   EXPECT_THAT(store_->FindByEnvid(kEnvid), IsOkAndHolds(::testing::SizeIs(3)));
   EXPECT_THAT(store_->FindMessagesByEnvid("20261123.A1B2C3@a.example"), IsOkAndHolds(IsEmpty()));
   EXPECT_THAT(store_->FindMessagesByEnvid(""), IsOkAndHolds(IsEmpty()));
+}
+
+// Staff search by exact recipient and by prefix reads the recipient index (hop_recipients,
+// 0005), filled in the batch's transaction with one entry per message and address (the final
+// recipient and, when different, ORCPT): it finds what a search of hop_events' own recipient
+// columns found, in the same order, with the same time range, cursor and other criteria.
+TEST_F(PgEventStoreTest, RecipientSearchGoesThroughItsIndexAndFindsWhatItFoundBefore) {
+  // Message A: alice delayed then delivered, and bob (Delivered gives ORCPT "rfc822;<final>").
+  std::vector<model::HopEvent> batch = {Delayed("alice@b.example", At(6, 27, 13)),
+                                        Delivered("alice@b.example"), Delivered("bob@b.example")};
+  const auto message = [](const std::string& rcpt, const std::string& orcpt, const char* queue_id,
+                          absl::Duration later) {
+    model::HopEvent e = Delivered(rcpt);
+    e.original_recipient = orcpt;
+    e.queue_id = queue_id;
+    e.queue_first_seen += later;
+    return WithId(e);
+  };
+  // Message S, 2 h later: ORCPT equals the final recipient (one entry). Message R, a day later:
+  // rewritten from alias@b.example, which only its ORCPT names.
+  const model::HopEvent same = message("alias@b.example", "alias@b.example", "S1", absl::Hours(2));
+  const model::HopEvent rewritten =
+      message("alice@mail.b.example", "alias@b.example", "R1", absl::Hours(24));
+  batch.push_back(same);
+  batch.push_back(rewritten);
+  ASSERT_THAT(store_->Append(batch), IsOkAndHolds(5));
+  ASSERT_THAT(store_->Append(batch), IsOkAndHolds(0));  // resend: no index entries either
+  {
+    pqxx::connection conn(db_.conninfo());
+    pqxx::read_transaction txn(conn);
+    // A: alice, rfc822;alice, bob, rfc822;bob; S: alias; R: alice@mail, alias.
+    EXPECT_EQ(txn.exec1("SELECT count(*) FROM hop_recipients")[0].as<int>(), 7);
+  }
+  const auto ref = [](const model::HopEvent& e) {
+    return MessageRef{.message_key = MessageKeyOf(e), .first_seen = e.queue_first_seen};
+  };
+  const MessageRef a = ref(batch[0]), s = ref(same), r = ref(rewritten);
+  using Match = SearchFilter::Match;
+  using ::testing::ElementsAre;
+  // A filter on `rcpt` under `match`, further narrowed by `narrow`.
+  const auto search = [&](const std::string& rcpt, Match match = Match::kExact,
+                          const std::function<void(SearchFilter&)>& narrow = nullptr,
+                          std::optional<MessageRef> after = std::nullopt, int limit = 100) {
+    SearchFilter f;
+    f.recipient = rcpt;
+    f.match = match;
+    if (narrow) narrow(f);
+    return store_->Search(f, after, limit);
+  };
+  EXPECT_THAT(search("alias@b.example"), IsOkAndHolds(ElementsAre(s, r)));
+  EXPECT_THAT(search("alice@b.example"), IsOkAndHolds(ElementsAre(a)));
+  EXPECT_THAT(search("rfc822;bob@b.example"), IsOkAndHolds(ElementsAre(a)));
+  EXPECT_THAT(search("ALICE@b.example"), IsOkAndHolds(IsEmpty()));
+  EXPECT_THAT(search("ali"), IsOkAndHolds(IsEmpty()));  // exact
+  EXPECT_THAT(search("ali", Match::kPrefix), IsOkAndHolds(ElementsAre(a, s, r)));
+  EXPECT_THAT(search("alias@", Match::kPrefix), IsOkAndHolds(ElementsAre(s, r)));
+  EXPECT_THAT(search("ali", Match::kPrefix,
+                     [&](SearchFilter& f) { f.from = a.first_seen + absl::Hours(1); }),
+              IsOkAndHolds(ElementsAre(s, r)));
+  EXPECT_THAT(
+      search("ali", Match::kPrefix, [&](SearchFilter& f) { f.to = a.first_seen + absl::Hours(3); }),
+      IsOkAndHolds(ElementsAre(a, s)));
+  EXPECT_THAT(search("ali", Match::kPrefix, nullptr, s), IsOkAndHolds(ElementsAre(r)));
+  EXPECT_THAT(search("ali", Match::kPrefix, nullptr, std::nullopt, 1),
+              IsOkAndHolds(ElementsAre(a)));
+  // The other criteria still apply to the same hop as the recipient.
+  EXPECT_THAT(search("alias@b.example", Match::kExact, [](SearchFilter& f) { f.queue_id = "R1"; }),
+              IsOkAndHolds(ElementsAre(r)));
+  EXPECT_THAT(search("alice@b.example", Match::kExact, [](SearchFilter& f) { f.queue_id = "R1"; }),
+              IsOkAndHolds(IsEmpty()));
+  // Substring stays on hop_events.
+  EXPECT_THAT(search("lias@b.ex", Match::kSubstring), IsOkAndHolds(ElementsAre(s, r)));
 }
 
 TEST(MessageKeyTest, DependsOnlyOnTheMessageAtItsMta) {

@@ -1,5 +1,6 @@
-// The ENVID -> message index of hop_events (table hop_envids,
-// sql/migrations/0004_envid_lookup.sql): TRACK looks an ENVID up there in one or two month
+// The message lookup indexes of hop_events: ENVID -> message (table hop_envids,
+// sql/migrations/0004_envid_lookup.sql) and recipient -> message (table hop_recipients,
+// 0005_recipient_lookup.sql). TRACK and staff search look a value up there in one or two month
 // partitions instead of probing every day partition of hop_events. Part of PgEventStore; these
 // functions run inside its transactions and may throw libpqxx exceptions, which PgEventStore
 // converts at its edge.
@@ -17,11 +18,13 @@
 namespace mtrk::collector::store {
 
 // Registers the statements below on a new pool connection.
-void PrepareEnvidStatements(pqxx::connection& conn);
+void PrepareMessageIndexStatements(pqxx::connection& conn);
 
-// Records the (ENVID, message) pairs of `batch` in `txn`, the batch's own transaction, so the
-// index never names a message whose hops did not commit. Pairs already stored are skipped.
-void InsertEnvids(pqxx::transaction_base& txn, std::span<const model::HopEvent> batch);
+// Records the (ENVID, message) and (recipient, message) pairs of `batch` in `txn`, the batch's
+// own transaction, so an index never names a message whose hops did not commit. The recipients
+// are each hop's final recipient and, when different, its original recipient (ORCPT), the two
+// addresses staff search matches. Pairs already stored are skipped.
+void InsertMessageIndexes(pqxx::transaction_base& txn, std::span<const model::HopEvent> batch);
 
 // The messages (at one MTA each) that carry `envid`, at most `limit`.
 std::vector<MessageRef> FindEnvidMessages(pqxx::transaction_base& txn, const std::string& envid,
