@@ -63,7 +63,9 @@ void FitStatus(model::DsnAction action, std::string* status) {
 }
 
 // A recipient outcome the MTA logged without a delivery attempt (header_checks DISCARD, HOLD):
-// no relay, the action's generic status, the reason as diagnostic.
+// no relay, the action's generic status, the reason as diagnostic. The parser cuts a reason to
+// model::kMaxTextBytes, and the callers prefix it ("held: "), so it is cut again here: an event
+// the collector would reject must never be built (found by a long correlator fuzz run).
 parse::RecipientOutcome NoAttemptOutcome(const parse::LogLine& line, absl::string_view queue_id,
                                          absl::string_view recipient, absl::string_view dsn,
                                          DeliveryStatus status, absl::string_view diagnostic) {
@@ -74,7 +76,7 @@ parse::RecipientOutcome NoAttemptOutcome(const parse::LogLine& line, absl::strin
   o.relay = "none";
   o.dsn = dsn;
   o.status = status;
-  o.diagnostic = diagnostic;
+  o.diagnostic = diagnostic.substr(0, model::kMaxTextBytes);
   return o;
 }
 

@@ -93,6 +93,31 @@ CorrelatorOptions TrackedA() {
   return o;
 }
 
+// A held or discarded recipient's diagnostic is "held: " + the logged reason; with a reason as
+// long as the parser keeps, the event must still be one the collector accepts (found by a long
+// correlator fuzz run; lab lines with a constructed reason).
+TEST(CorrelatorTest, LongHoldAndDiscardReasonsStillMakeValidEvents) {
+  const std::string reason(3000, 'r');
+  const std::vector<std::string> lines = {
+      "Nov 23 06:27:18 mta-a postfix-a/smtpd[7990]: 8D8DBA7426C: client=localhost[127.0.0.1]",
+      absl::StrCat("Nov 23 06:27:18 mta-a postfix-a/cleanup[7992]: 8D8DBA7426C: hold: header "
+                   "Subject: x from localhost[127.0.0.1]; from=<sender@a.example> "
+                   "to=<carol@b.example> proto=ESMTP helo=<client.a.example>: ",
+                   reason),
+      "Nov 23 06:27:17 mta-a postfix-a/smtpd[7990]: 90507A7426A: client=localhost[127.0.0.1]",
+      absl::StrCat("Nov 23 06:27:17 mta-a postfix-a/cleanup[7992]: 90507A7426A: discard: header "
+                   "Subject: x from localhost[127.0.0.1]; from=<sender@a.example> "
+                   "to=<bob@b.example> proto=ESMTP helo=<client.a.example>: ",
+                   reason),
+  };
+  const Result run = Correlate(lines, TrackedA());
+  ASSERT_THAT(run.events, SizeIs(2));
+  for (const HopEvent& e : run.events) {
+    EXPECT_OK(model::ValidateHopEvent(e)) << e.diagnostic.substr(0, 20);
+    EXPECT_EQ(e.diagnostic.size(), model::kMaxTextBytes);
+  }
+}
+
 TEST(CorrelatorTest, SimpleDeliveryTransferredToTrackedHop) {  // scenario a-simple-delivery
   const Result run = Correlate(ReadLines(kLabA), TrackedA());
   const std::vector<HopEvent> events = ForQueue(run, "1D4BAA74210");
