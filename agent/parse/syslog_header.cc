@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/parse/error_text.h"
+#include "common/model/hop_event.h"
 
 namespace mtrk::agent::parse {
 namespace {
@@ -197,6 +198,11 @@ bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const
   while (q < end && *q != '[' && *q != ':' && *q != ' ') ++q;
   if (q == prog || q == end) return false;
   const char* prog_end = q;
+  // Over-long names: the slow path below says why the line is malformed.
+  if (static_cast<size_t>(prog - 1 - host) > model::kMaxNameBytes ||
+      static_cast<size_t>(prog_end - prog) > model::kMaxNameBytes) {
+    return false;
+  }
   int64_t pid = -1;
   if (*q == '[') {
     pid = 0;
@@ -242,6 +248,9 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
   size_t host_end = 0;  // a short inline scan beats a call to memchr here (profile, issue 8)
   while (host_end < rest.size() && rest[host_end] != ' ') ++host_end;
   if (host_end == 0 || host_end == rest.size()) return Malformed("no host", raw);
+  // The host becomes the hop event's reporting host (found by a long fuzz run: a longer one
+  // made an event the collector rejects).
+  if (host_end > model::kMaxNameBytes) return Malformed("host longer than 255 bytes", raw);
   line.host = rest.substr(0, host_end);
   rest.remove_prefix(host_end + 1);
 
@@ -253,6 +262,7 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
     ++tag_end;
   }
   if (tag_end == 0 || tag_end == rest.size()) return Malformed("no program", raw);
+  if (tag_end > model::kMaxNameBytes) return Malformed("program longer than 255 bytes", raw);
   line.program = rest.substr(0, tag_end);
   rest.remove_prefix(tag_end);
   if (rest[0] == '[') {

@@ -1,5 +1,8 @@
 #include "agent/parse/syslog_header.h"
 
+#include <string>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
 
@@ -118,6 +121,23 @@ TEST(SyslogHeaderTest, MalformedIsInvalidArgument) {
     SCOPED_TRACE(raw);
     EXPECT_THAT(parser.Parse(raw), test::StatusIs(absl::StatusCode::kInvalidArgument));
   }
+}
+
+// A host or program longer than a hop event's reporting host or instance may be is malformed,
+// on the cached-hour path and the general one (found by a long correlator fuzz run).
+TEST(SyslogHeaderTest, OverlongHostOrProgramIsMalformed) {
+  const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 18, 0, 0));
+  ASSERT_OK(parser.Parse("Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: x"));  // caches the hour
+  const std::string name(256, 'h');
+  for (const std::string& raw :
+       {absl::StrCat("Nov 23 06:27:04 ", name, " postfix-a/smtp[7711]: x"),
+        absl::StrCat("Nov 23 06:27:04 mta-a ", name, "[7711]: x"),
+        absl::StrCat("2026-11-23T06:27:04+01:00 ", name, " postfix/smtpd[1]: x")}) {
+    SCOPED_TRACE(raw);
+    EXPECT_THAT(parser.Parse(raw), test::StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  EXPECT_OK(parser.Parse(
+      absl::StrCat("Nov 23 06:27:04 ", std::string(255, 'h'), " postfix-a/smtp[7711]: x")));
 }
 
 TEST(SyslogHeaderTest, ProgramAndInstance) {

@@ -127,9 +127,9 @@ absl::Status ValidateHopEvent(const HopEvent& e) {
     const std::string& value;
     size_t max;
   } kSizes[] = {
-      {"reporting_host", e.reporting_host, 255},
-      {"reporting_mta", e.reporting_mta, 255},
-      {"mta_instance", e.mta_instance, 255},
+      {"reporting_host", e.reporting_host, kMaxNameBytes},
+      {"reporting_mta", e.reporting_mta, kMaxNameBytes},
+      {"mta_instance", e.mta_instance, kMaxNameBytes},
       {"queue_id", e.queue_id, 64},
       {"message_id", e.message_id, kMaxMessageIdBytes},
       {"sender", e.sender, kMaxAddressBytes},

@@ -51,6 +51,7 @@ struct HopEvent {
 inline constexpr size_t kMaxEnvidBytes = 100;
 inline constexpr size_t kMaxAddressBytes = 512;
 inline constexpr size_t kMaxTextBytes = 2048;
+inline constexpr size_t kMaxNameBytes = 255;       // reporting host (a DNS name), MTA, instance
 inline constexpr size_t kMaxHostBytes = 512;       // client, relay, remote MTA: "host[ip]:port"
 inline constexpr size_t kMaxMessageIdBytes = 998;  // RFC 5322's line length
 inline constexpr size_t kCertifierBytes = 20;      // SHA-1 output
