@@ -188,6 +188,8 @@ class CopyRow {
   CopyRow(const CopyRow&) = delete;
   CopyRow& operator=(const CopyRow&) = delete;
 
+  IndexedHop Indexed() const { return {e_, &message_key_, &first_seen_}; }
+
   // Primary-key order (hex keys and fixed-width UTC times sort as the database sorts them).
   bool operator<(const CopyRow& o) const {
     return std::tie(message_key_, first_seen_, e_->event_id) <
@@ -432,7 +434,10 @@ absl::StatusOr<int64_t> PgEventStore::AppendOnce(std::span<const model::HopEvent
       CopyRows(txn, kStageTable, rows);
       stored = txn.exec_prepared(kMoveStage).affected_rows();
     }
-    InsertMessageIndexes(txn, batch);
+    std::vector<IndexedHop> indexed;
+    indexed.reserve(rows.size());
+    for (const std::unique_ptr<CopyRow>& row : rows) indexed.push_back(row->Indexed());
+    InsertMessageIndexes(txn, indexed);
     if (options_.before_commit) options_.before_commit();
     txn.commit();  // ON COMMIT DELETE ROWS empties the stage
     return stored;

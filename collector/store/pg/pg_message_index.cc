@@ -57,11 +57,12 @@ void PrepareMessageIndexStatements(pqxx::connection& conn) {
                "FROM hop_envids WHERE envid = $1 ORDER BY first_seen, message_key LIMIT $2");
 }
 
-void InsertMessageIndexes(pqxx::transaction_base& txn, std::span<const model::HopEvent> batch) {
+void InsertMessageIndexes(pqxx::transaction_base& txn, std::span<const IndexedHop> batch) {
   IndexRows envids, recipients;
-  for (const model::HopEvent& e : batch) {
-    const std::string key = MessageKeyOf(e);
-    const std::string time = TimestampText(e.queue_first_seen);
+  for (const IndexedHop& hop : batch) {
+    const model::HopEvent& e = *hop.event;
+    const std::string& key = *hop.message_key;
+    const std::string& time = *hop.first_seen;
     envids.Add(e.envid, key, time);
     recipients.Add(e.final_recipient, key, time);
     if (e.original_recipient != e.final_recipient) recipients.Add(e.original_recipient, key, time);

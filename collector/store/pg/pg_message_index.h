@@ -20,11 +20,19 @@ namespace mtrk::collector::store {
 // Registers the statements below on a new pool connection.
 void PrepareMessageIndexStatements(pqxx::connection& conn);
 
+// One hop of a batch with the message key and partition time its hop_events row got, so the
+// index rows reuse them instead of hashing the key again.
+struct IndexedHop {
+  const model::HopEvent* event;
+  const std::string* message_key;
+  const std::string* first_seen;  // TimestampText of event->queue_first_seen
+};
+
 // Records the (ENVID, message) and (recipient, message) pairs of `batch` in `txn`, the batch's
 // own transaction, so an index never names a message whose hops did not commit. The recipients
 // are each hop's final recipient and, when different, its original recipient (ORCPT), the two
 // addresses staff search matches. Pairs already stored are skipped.
-void InsertMessageIndexes(pqxx::transaction_base& txn, std::span<const model::HopEvent> batch);
+void InsertMessageIndexes(pqxx::transaction_base& txn, std::span<const IndexedHop> batch);
 
 // The messages (at one MTA each) that carry `envid`, at most `limit`.
 std::vector<MessageRef> FindEnvidMessages(pqxx::transaction_base& txn, const std::string& envid,
