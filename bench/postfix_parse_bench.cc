@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -54,6 +55,19 @@ struct Totals {
 // that a change leaves the output identical; off for timing.
 bool full_digest = false;
 
+// FNV-1a over 8-byte words, then the tail bytes: order-sensitive like a bytewise FNV, at an
+// eighth of the dependent multiplies, so the check weighs little on the thread that runs it.
+uint64_t Mix(uint64_t h, std::string_view s) {
+  size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, s.data() + i, 8);
+    h = (h ^ word) * 1099511628211u;
+  }
+  for (; i < s.size(); ++i) h = (h ^ static_cast<uint8_t>(s[i])) * 1099511628211u;
+  return h;
+}
+
 void Count(const std::vector<mtrk::model::HopEvent>& events, Totals* t) {
   // Event by event (wire form, then id), so that the digest does not depend on how the events
   // were grouped on their way out (read blocks, or LineBatchPipeline's batches).
@@ -61,13 +75,9 @@ void Count(const std::vector<mtrk::model::HopEvent>& events, Totals* t) {
     if (full_digest) {
       mtrk::v1::HopEvent proto;
       mtrk::model::ToProto(e, &proto);
-      for (char c : proto.SerializeAsString()) {
-        t->id_digest = (t->id_digest ^ static_cast<uint8_t>(c)) * 1099511628211u;
-      }
+      t->id_digest = Mix(t->id_digest, proto.SerializeAsString());
     }
-    for (char c : e.event_id) {
-      t->id_digest = (t->id_digest ^ static_cast<uint8_t>(c)) * 1099511628211u;
-    }
+    t->id_digest = Mix(t->id_digest, e.event_id);
   }
   t->events += events.size();
 }

@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev libssl-dev libpqxx-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
   libasio-dev libc-ares-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcpp-httplib-dev libsqlite3-dev libzstd-dev zlib1g-dev
+  libcpp-httplib-dev libsqlite3-dev libzstd-dev zlib1g-dev libjemalloc-dev
   postgresql postfix swaks openssl procps iproute2 dnsmasq-base clang libclang-rt-14-dev
   chromium fonts-dejavu-core curl python3 python3-yaml
 )

@@ -27,6 +27,22 @@ absl::Status CheckSize(const HopEvent& e, absl::string_view field, const std::st
   return absl::OkStatus();
 }
 
+// An event id's 64 bytes are all hex digits. Without an early exit and over a constant length,
+// so that the compiler checks 16 bytes per instruction even at -O2: this runs for every event the
+// agent makes and the collector takes, and a byte-at-a-time ascii_isxdigit loop was 40% of
+// ValidateHopEvent's time (profile, issue 8).
+constexpr size_t kEventIdBytes = 64;
+bool IsHexEventId(const char* id) {
+  unsigned char bad = 0;
+  for (size_t i = 0; i < kEventIdBytes; ++i) {
+    const unsigned char c = static_cast<unsigned char>(id[i]);
+    const unsigned char digit = static_cast<unsigned char>(c - '0');
+    const unsigned char letter = static_cast<unsigned char>((c | 0x20) - 'a');  // 'A'-'F' too
+    bad |= static_cast<unsigned char>((digit > 9) & (letter > 5));
+  }
+  return bad == 0;
+}
+
 }  // namespace
 
 std::string ComputeEventId(const HopEvent& e) {
@@ -61,12 +77,14 @@ std::string ComputeEventId(const HopEvent& e) {
   SHA256_Update(&ctx, key.data(), key.size());
   SHA256_Final(digest, &ctx);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(2 * sizeof(digest), '\0');
+  // Into a local array first: stores through the string's char pointer may alias it, so the
+  // compiler reloaded the pointer for every byte.
+  char hex[2 * sizeof(digest)];
   for (size_t i = 0; i < sizeof(digest); ++i) {
-    id[2 * i] = kHex[digest[i] >> 4];
-    id[2 * i + 1] = kHex[digest[i] & 0xf];
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0xf];
   }
-  return id;
+  return std::string(hex, sizeof(hex));
 }
 
 bool IsEnhancedStatus(absl::string_view status) {
@@ -92,12 +110,10 @@ bool IsEnhancedStatus(absl::string_view status) {
 }
 
 absl::Status ValidateHopEvent(const HopEvent& e) {
-  if (e.event_id.size() != 64) return FieldError(e, "event_id", "not a 64-char hex id");
-  for (char c : e.event_id) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) {
-      return FieldError(e, "event_id", "not hex");
-    }
+  if (e.event_id.size() != kEventIdBytes) {
+    return FieldError(e, "event_id", "not a 64-char hex id");
   }
+  if (!IsHexEventId(e.event_id.data())) return FieldError(e, "event_id", "not hex");
   if (e.reporting_host.empty()) return FieldError(e, "reporting_host", "empty");
   if (e.mta_instance.empty()) return FieldError(e, "mta_instance", "empty");
   if (e.queue_id.empty()) return FieldError(e, "queue_id", "empty");

@@ -48,6 +48,25 @@ TEST(HopEventTest, ValidationNamesTheField) {
   EXPECT_THAT(ValidateHopEvent(e), test::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(HopEventTest, EventIdMustBe64HexDigits) {
+  HopEvent e = ValidEvent();
+  e.event_id = std::string(64, 'A');  // upper case is hex too
+  EXPECT_OK(ValidateHopEvent(e));
+  e.event_id = std::string(63, '0');
+  EXPECT_THAT(ValidateHopEvent(e), test::StatusIs(absl::StatusCode::kInvalidArgument));
+  // Each byte that is not a hex digit, alone at either end of an otherwise good id; among them
+  // the neighbours of the ranges and bytes that become 'a'..'f' with the case bit set.
+  for (const char bad : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '\x81', '\xc1', '\xe1'}) {
+    for (const size_t at : {size_t{0}, size_t{63}}) {
+      e.event_id = std::string(64, 'f');
+      e.event_id[at] = bad;
+      const absl::Status st = ValidateHopEvent(e);
+      EXPECT_THAT(st, test::StatusIs(absl::StatusCode::kInvalidArgument)) << int{bad} << " " << at;
+      EXPECT_NE(st.message().find("not hex"), absl::string_view::npos);
+    }
+  }
+}
+
 TEST(HopEventTest, EnhancedStatusSyntax) {
   EXPECT_TRUE(IsEnhancedStatus("2.0.0"));
   EXPECT_TRUE(IsEnhancedStatus("5.1.10"));
