@@ -135,22 +135,6 @@ absl::StatusOr<absl::Time> SyslogHeaderParser::Rfc3164Time(int month, int day, i
   return Malformed("no plausible year for the date", raw);
 }
 
-// Plain loops: Debian's absl::string_view::find/rfind are out-of-line library calls, and these
-// run several times per line on a short tag (profile, issue 8).
-absl::string_view ProgramName(absl::string_view program) {
-  for (size_t i = program.size(); i > 0; --i) {
-    if (program[i - 1] == '/') return program.substr(i);
-  }
-  return program;
-}
-
-absl::string_view InstanceName(absl::string_view program) {
-  for (size_t i = 0; i < program.size(); ++i) {
-    if (program[i] == '/') return program.substr(0, i);
-  }
-  return program;
-}
-
 // The common case in one pass, without Status objects: "Mmm dd hh:mm:ss host prog[pid]: text"
 // (day space-padded or not) in an hour the cache holds. Anything else, including every error,
 // returns false and takes the general path below, which gives the same result for what this

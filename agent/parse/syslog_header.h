@@ -29,7 +29,15 @@ struct LogLine {
 
 // Postfix programs log as "<syslog_name>/<daemon>". ProgramName is the daemon, the part after the
 // last '/': "postfix/legacy/smtpd" -> "smtpd". An untagged program is its own name.
-absl::string_view ProgramName(absl::string_view program);
+// Inline plain loops: they run several times per line on a short tag, Debian's
+// absl::string_view::find/rfind are out-of-line library calls, and so were these (profile,
+// issue 8).
+inline absl::string_view ProgramName(absl::string_view program) {
+  for (size_t i = program.size(); i > 0; --i) {
+    if (program[i - 1] == '/') return program.substr(i);
+  }
+  return program;
+}
 
 // The MTA instance: the first path component of the program, "postfix-a/smtp" -> "postfix-a",
 // "postfix/legacy/smtpd" -> "postfix". Not "everything before the last '/'": master.cf services
@@ -37,7 +45,12 @@ absl::string_view ProgramName(absl::string_view program);
 // share the queue of instance "postfix", and the instance is part of the queue-id key, so the
 // client= line of such a service must join the cleanup/qmgr lines of the same queue file.
 // Distinct instances (postmulti) use distinct first components, e.g. "postfix-a".
-absl::string_view InstanceName(absl::string_view program);
+inline absl::string_view InstanceName(absl::string_view program) {
+  for (size_t i = 0; i < program.size(); ++i) {
+    if (program[i] == '/') return program.substr(0, i);
+  }
+  return program;
+}
 
 struct SyslogHeaderOptions {
   absl::TimeZone zone = absl::UTCTimeZone();  // for RFC 3164 times, which carry no offset

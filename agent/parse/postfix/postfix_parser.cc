@@ -244,24 +244,25 @@ absl::StatusOr<LineFact> ParseOutcome(absl::string_view program, absl::string_vi
     return Malformed(program, "unknown status=", text);
   }
   if (to.empty()) return Malformed(program, "empty to=", text);
-  RecipientOutcome out;
-  out.queue_id = qid;
-  out.agent = program;
-  out.recipient = to;
-  out.orig_recipient = orig_to;
-  out.relay = relay;
-  out.dsn = dsn;
-  out.status = status;
-  out.diagnostic = diag;
+  absl::string_view next_queue_id;
+  bool forwarded = false;
   if (status == DeliveryStatus::kSent) {
-    out.next_queue_id = IdAfter(diag, "forwarded as ");
-    if (!out.next_queue_id.empty()) {
-      out.forwarded = true;
-    } else {
-      out.next_queue_id = IdAfter(diag, "queued as ");
-    }
+    next_queue_id = IdAfter(diag, "forwarded as ");
+    forwarded = !next_queue_id.empty();
+    if (!forwarded) next_queue_id = IdAfter(diag, "queued as ");
   }
-  return out;
+  // Built whole, in one expression: a default-constructed one was zeroed first (rep stos,
+  // profile, issue 8).
+  return RecipientOutcome{.queue_id = qid,
+                          .agent = program,
+                          .recipient = to,
+                          .orig_recipient = orig_to,
+                          .relay = relay,
+                          .dsn = dsn,
+                          .status = status,
+                          .diagnostic = diag,
+                          .next_queue_id = next_queue_id,
+                          .forwarded = forwarded};
 }
 
 // qmgr "from=<s>, size=N, nrcpt=N (queue active)" or "from=<s>, status=expired, returned...".
