@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/app/line_splitter.h"
 #include "agent/correlate/correlator.h"
 #include "agent/parse/postfix/postfix_parser.h"
 #include "agent/parse/syslog_header.h"
@@ -93,34 +94,43 @@ absl::Status RunAgent(const AgentConfig& config, absl::Time reference, std::ostr
     }
     ++summary->files;
     int64_t n = 0;
-    // XXX: getline buffers a whole line before the length check; bounded_line_reader will not.
-    for (std::string raw; std::getline(in, raw);) {
+    const auto on_line = [&](absl::string_view raw, uint64_t /*offset*/) {
       ++n;
       ++summary->lines;
-      if (raw.size() > kMaxLineBytes) {
-        ++summary->too_long;
-        continue;
-      }
       absl::StatusOr<parse::LogLine> line = headers.Parse(raw);
       if (!line.ok()) {
         ++summary->bad_header;
         warn(path, n, line.status());
-        continue;
+        return;
       }
       absl::StatusOr<parse::LineFact> fact = parser->Parse(*line);
       if (!fact.ok()) {
         ++summary->malformed;
         warn(path, n, fact.status());
-        continue;
+        return;
       }
       if (std::holds_alternative<parse::Unrelated>(*fact)) {
         ++summary->unrelated;
         ++summary->unrelated_by_program[std::string(parse::ProgramName(line->program))];
-        continue;
+        return;
       }
       ++summary->recognised;
       take(correlator.Add(*line, *fact));
+    };
+    const auto on_too_long = [&](uint64_t /*offset*/) {
+      ++n;
+      ++summary->lines;
+      ++summary->too_long;
+    };
+    // Blocks, not getline: getline would hold a whole line, however long, before its length
+    // could be checked.
+    LineSplitter splitter(kMaxLineBytes);
+    std::string block(64 * 1024, '\0');
+    while (in.read(block.data(), static_cast<std::streamsize>(block.size())) || in.gcount() > 0) {
+      splitter.Feed(absl::string_view(block.data(), static_cast<size_t>(in.gcount())), on_line,
+                    on_too_long);
     }
+    splitter.Finish(on_line, on_too_long);
     if (in.bad()) {
       const absl::Status error = absl::DataLossError(absl::StrCat(path, ": read error"));
       spdlog::error("{}", std::string(error.message()));

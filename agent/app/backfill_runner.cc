@@ -16,6 +16,7 @@
 #include "absl/time/clock.h"
 #include "agent/app/line_batch_pipeline.h"
 #include "agent/app/line_pipeline.h"
+#include "agent/app/line_splitter.h"
 #include "agent/ship/collector_client.h"
 #include "agent/tail/follower.h"
 #include "common/base/status_macros.h"
@@ -121,9 +122,11 @@ absl::Status RunBackfill(const RunConfig& config, const std::vector<std::string>
     // gzopen reads plain files transparently.
     gzFile in = gzopen(path.c_str(), "rb");
     if (in == nullptr) return absl::NotFoundError(absl::StrCat("backfill: cannot open ", path));
-    std::string line;
-    bool too_long = false;
-    uint64_t offset = 0, line_start = 0;
+    LineSplitter splitter(config.max_line_bytes);
+    const auto feed = [&](absl::string_view line, uint64_t start) {
+      lines.Feed(line, tail::EncodePosition(index, start));
+    };
+    const auto too_long = [&](uint64_t) { lines.FeedTooLong(); };
     absl::Status status;
     while (!stop.load() && lines.ok()) {
       const int n = gzread(in, buf.data(), static_cast<unsigned>(buf.size()));
@@ -133,44 +136,10 @@ absl::Status RunBackfill(const RunConfig& config, const std::vector<std::string>
         break;
       }
       if (n == 0) break;
-      // Whole lines are fed straight from the buffer (memchr for the newline); only a line
-      // that spans two reads is copied. A byte loop with a copy per line showed in the
-      // profile (issue 8).
-      const char* p = buf.data();
-      const char* const end = buf.data() + n;
-      while (p < end) {
-        const char* nl = static_cast<const char*>(std::memchr(p, '\n', end - p));
-        const size_t len = (nl == nullptr ? end : nl) - p;
-        offset += len;
-        // Longer than max_line_bytes (without the newline): skipped, counted at its end.
-        if (!too_long && line.size() + len > config.max_line_bytes) {
-          too_long = true;
-          line.clear();
-        }
-        if (nl == nullptr) {
-          if (!too_long) line.append(p, len);
-          break;
-        }
-        ++offset;
-        const uint64_t position = tail::EncodePosition(index, line_start);
-        if (too_long) {
-          lines.FeedTooLong();
-        } else if (line.empty()) {
-          lines.Feed(absl::string_view(p, len), position);
-        } else {
-          line.append(p, len);
-          lines.Feed(line, position);
-        }
-        line.clear();
-        too_long = false;
-        line_start = offset;
-        p = nl + 1;
-      }
+      splitter.Feed(absl::string_view(buf.data(), static_cast<size_t>(n)), feed, too_long);
       progress.Update(metrics.lines_read.load(), done_before + static_cast<uint64_t>(gzoffset(in)));
     }
-    if (status.ok() && !line.empty()) {  // a last line without its newline
-      lines.Feed(line, tail::EncodePosition(index, line_start));
-    }
+    if (status.ok()) splitter.Finish(feed, too_long);  // a last line without its newline
     gzclose(in);
     MTRK_RETURN_IF_ERROR(status);
     struct stat st;
