@@ -3,6 +3,7 @@
 //   mtrk-agent --collector HOST:PORT [--dry-run] FILE...      read the files once (scripts)
 //   mtrk-agent run --config FILE [overrides]                   tail forever (agent/README.md)
 //   mtrk-agent backfill --config FILE [overrides] FILE...      replay rotated/.gz logs
+//   mtrk-agent quarantine list|requeue --config FILE          refused batches (agent stopped)
 //   mtrk-agent --check-config --config FILE | --print-defaults
 #include <csignal>
 #include <cstdlib>
@@ -15,6 +16,7 @@
 #include "agent/app/agent_app.h"
 #include "agent/app/agent_config.h"
 #include "agent/app/backfill_runner.h"
+#include "agent/app/quarantine_command.h"
 #include "agent/app/run_config.h"
 #include "agent/app/tail_runner.h"
 #include "common/log/logging.h"
@@ -30,6 +32,7 @@ constexpr char kRunUsage[] =
     "usage: mtrk-agent run --config FILE [--collector HOST:PORT] [--log-path FILE]\n"
     "                      [--spool-path FILE] [--spool-max-bytes SIZE] [--metrics-listen H:P]\n"
     "       mtrk-agent backfill --config FILE [overrides] FILE...   (plain or .gz)\n"
+    "       mtrk-agent quarantine list|requeue --config FILE [--spool-path FILE]\n"
     "       mtrk-agent --check-config --config FILE\n"
     "       mtrk-agent --print-defaults\n";
 
@@ -95,6 +98,26 @@ int RunMode(const std::vector<std::string>& args, bool backfill) {
   return 0;
 }
 
+// `quarantine list|requeue`: the action, then --config and overrides (--spool-path).
+int QuarantineMode(const std::vector<std::string>& args) {
+  std::vector<std::string> rest;
+  absl::StatusOr<mtrk::agent::app::RunConfig> config = LoadWithOverrides(args, &rest);
+  if (!config.ok()) {
+    std::cerr << "mtrk-agent: " << config.status().message() << "\n" << kRunUsage;
+    return 2;
+  }
+  if (rest.size() != 1) {
+    std::cerr << "mtrk-agent: quarantine needs one action, list or requeue\n" << kRunUsage;
+    return 2;
+  }
+  const absl::Status status = mtrk::agent::app::RunQuarantineCommand(*config, rest[0], std::cout);
+  if (!status.ok()) {
+    std::cerr << "mtrk-agent: " << status.message() << "\n";
+    return status.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,6 +134,9 @@ int main(int argc, char** argv) {
   const std::vector<std::string> all(argv + (argc > 0 ? 1 : 0), argv + argc);
   if (!all.empty() && (all[0] == "run" || all[0] == "backfill")) {
     return RunMode(std::vector<std::string>(all.begin() + 1, all.end()), all[0] == "backfill");
+  }
+  if (!all.empty() && all[0] == "quarantine") {
+    return QuarantineMode(std::vector<std::string>(all.begin() + 1, all.end()));
   }
   for (const std::string& arg : all) {
     if (arg == "--print-defaults") {

@@ -1,8 +1,13 @@
 #include "agent/spool/spool.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -41,6 +46,23 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
     return spool->Error("open");
   }
   sqlite3_busy_timeout(spool->db_, 5000);
+  // A lock file of its own, not the database: closing any descriptor of the database would drop
+  // the fcntl(2) locks SQLite holds on it in this process.
+  const std::string lock_path = spool->options_.path + ".lock";
+  spool->lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (spool->lock_fd_ < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("spool: ", lock_path, ": open: ", std::strerror(errno)));
+  }
+  if (flock(spool->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("spool: ", spool->options_.path,
+                       " is in use by another process (a running mtrk-agent?); stop it first"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("spool: ", spool->options_.path, ": flock: ", std::strerror(errno)));
+  }
   // WAL + FULL: every commit fsyncs the WAL, so a returned Append survives a crash or power loss.
   for (const char* sql :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
@@ -114,6 +136,7 @@ absl::StatusOr<std::unique_ptr<Spool>> Spool::Open(SpoolOptions options) {
 Spool::~Spool() {
   absl::MutexLock lock(&mu_);
   sqlite3_close_v2(db_);
+  if (lock_fd_ >= 0) close(lock_fd_);  // releases the flock
 }
 
 absl::Status Spool::ReadOldestLogTime() {
@@ -318,6 +341,45 @@ absl::StatusOr<std::vector<Spool::Quarantined>> Spool::ListQuarantined() const {
     out.push_back(std::move(q));
   }
   return out;
+}
+
+absl::StatusOr<int64_t> Spool::RequeueQuarantined() {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  const auto fail = [&](const char* what) {
+    absl::Status s = Error(what);
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  int64_t events = 0, batches = 0, bytes = 0;
+  {
+    Stmt sum;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT coalesce(sum(events), 0), count(*), "
+                           "coalesce(sum(length(data)), 0) FROM quarantine",
+                           -1, &sum.s, nullptr) != SQLITE_OK ||
+        sqlite3_step(sum.s) != SQLITE_ROW) {
+      return fail("count quarantine");
+    }
+    events = sqlite3_column_int64(sum.s, 0);
+    batches = sqlite3_column_int64(sum.s, 1);
+    bytes = sqlite3_column_int64(sum.s, 2);
+  }
+  if (sqlite3_exec(
+          db_, "INSERT INTO records (data, log_time) SELECT data, 0 FROM quarantine ORDER BY id",
+          nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("requeue");
+  }
+  if (sqlite3_exec(db_, "DELETE FROM quarantine", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("empty quarantine");
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail("requeue commit");
+  }
+  records_ += batches;
+  bytes_ += static_cast<uint64_t>(bytes);
+  quarantined_events_ = 0;
+  return events;
 }
 
 int64_t Spool::quarantined_events() const {

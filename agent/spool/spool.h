@@ -14,7 +14,12 @@
 //
 // Quarantine: a batch the collector rejects as invalid (one bad event, named in the error, or the
 // whole record) moves to the `quarantine` table in the same database, kept for an operator
-// (`sqlite3 spool.db 'SELECT * FROM quarantine'`), so the records after it can go on.
+// (`mtrk-agent quarantine list`), so the records after it can go on. Once the collector is
+// fixed, `mtrk-agent quarantine requeue` (RequeueQuarantined) puts them back in the queue.
+//
+// One process at a time: Open takes an exclusive flock(2) on `<path>.lock` and fails with
+// FailedPrecondition while another process (a running agent) holds it, since the counters kept
+// here (bytes, records) must see every change.
 //
 // Errors: Unavailable for I/O and SQLite failures (disk full included); DataLoss for a corrupt
 // database (SQLite's own page checksums and the WAL's frame checksums detect torn writes).
@@ -37,7 +42,7 @@ struct sqlite3;
 namespace mtrk::agent::spool {
 
 struct SpoolOptions {
-  std::string path;                 // the database file; -wal and -shm files beside it
+  std::string path;                 // the database file; -wal, -shm and .lock files beside it
   uint64_t max_bytes = 1ull << 30;  // full: stop reading the log, never drop
 };
 
@@ -73,6 +78,10 @@ class Spool {
   absl::Status Quarantine(int64_t seq, const Quarantined& q,
                           const std::optional<std::string>& rest);
   absl::StatusOr<std::vector<Quarantined>> ListQuarantined() const;
+  // One transaction: appends every quarantined batch to the queue again (oldest first, after
+  // the records already there; their log time unknown) and empties the quarantine table.
+  // Returns the number of events requeued. Resending is safe: the collector drops events it has.
+  absl::StatusOr<int64_t> RequeueQuarantined();
 
   std::optional<std::string> checkpoint() const;
   uint64_t bytes() const;
@@ -92,6 +101,7 @@ class Spool {
   const SpoolOptions options_;
   mutable absl::Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_) = nullptr;
+  int lock_fd_ = -1;  // holds the flock: one process per spool
   uint64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t records_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<std::string> checkpoint_ ABSL_GUARDED_BY(mu_);

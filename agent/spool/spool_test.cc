@@ -96,6 +96,68 @@ TEST_F(SpoolTest, QuarantineKeepsTheRejectedPartAndTheRestGoesOn) {
   EXPECT_EQ((*q)[1].events, 4);
 }
 
+TEST_F(SpoolTest, RequeueAppendsTheQuarantinedBatchesAndEmptiesTheQuarantine) {
+  {
+    absl::StatusOr<std::unique_ptr<Spool>> s = Spool::Open({.path = dir_ + "/s.db"});
+    ASSERT_TRUE(s.ok()) << s.status();
+    ASSERT_TRUE((*s)->Append({"first", "second", "third"}, std::nullopt).ok());
+    absl::StatusOr<std::vector<Spool::Record>> got = (*s)->Peek(10, 1 << 20);
+    ASSERT_TRUE(got.ok());
+    // "first" wholly quarantined; one event of "second" quarantined, the rest kept.
+    ASSERT_TRUE((*s)->Quarantine((*got)[0].seq, {.events = 3, .reason = "bad", .data = "first"},
+                                 std::nullopt)
+                    .ok());
+    ASSERT_TRUE(
+        (*s)->Quarantine((*got)[1].seq, {.events = 1, .reason = "one", .data = "sec"}, "ond").ok());
+  }
+  absl::StatusOr<std::unique_ptr<Spool>> s = Spool::Open({.path = dir_ + "/s.db"});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->quarantined_events(), 4);
+  EXPECT_EQ((*s)->records(), 2);
+  const uint64_t bytes_before = (*s)->bytes();
+
+  absl::StatusOr<int64_t> requeued = (*s)->RequeueQuarantined();
+  ASSERT_TRUE(requeued.ok()) << requeued.status();
+  EXPECT_EQ(*requeued, 4);
+  EXPECT_EQ((*s)->quarantined_events(), 0);
+  EXPECT_EQ((*s)->records(), 4);
+  EXPECT_EQ((*s)->bytes(), bytes_before + 5 + 3);
+  absl::StatusOr<std::vector<Spool::Quarantined>> q = (*s)->ListQuarantined();
+  ASSERT_TRUE(q.ok());
+  EXPECT_TRUE(q->empty());
+  // After the records already queued, oldest quarantine first.
+  absl::StatusOr<std::vector<Spool::Record>> got = (*s)->Peek(10, 1 << 20);
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_EQ((*got)[0].data, "ond");
+  EXPECT_EQ((*got)[1].data, "third");
+  EXPECT_EQ((*got)[2].data, "first");
+  EXPECT_EQ((*got)[3].data, "sec");
+  // The counters agree with the table after acking all (no underflow).
+  ASSERT_TRUE((*s)->Ack((*got)[3].seq).ok());
+  EXPECT_EQ((*s)->records(), 0);
+  EXPECT_EQ((*s)->bytes(), 0u);
+  requeued = (*s)->RequeueQuarantined();  // nothing left: a no-op
+  ASSERT_TRUE(requeued.ok());
+  EXPECT_EQ(*requeued, 0);
+  EXPECT_EQ((*s)->records(), 0);
+}
+
+TEST_F(SpoolTest, ASecondOpenOfTheSameSpoolIsRefusedUntilTheFirstCloses) {
+  absl::StatusOr<std::unique_ptr<Spool>> first = Spool::Open({.path = dir_ + "/s.db"});
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<Spool>> second = Spool::Open({.path = dir_ + "/s.db"});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(second.status().message()), ::testing::HasSubstr("in use"));
+  // The refused open left the first one working.
+  ASSERT_TRUE((*first)->Append({"still"}, "cp").ok());
+  first->reset();
+  second = Spool::Open({.path = dir_ + "/s.db"});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ((*second)->records(), 1);
+}
+
 TEST_F(SpoolTest, OldestLogTimeFollowsAcks) {
   absl::StatusOr<std::unique_ptr<Spool>> s = Spool::Open({.path = dir_ + "/s.db"});
   ASSERT_TRUE(s.ok());
