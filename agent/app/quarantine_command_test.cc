@@ -9,6 +9,7 @@
 #include "agent/spool/spool.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace mtrk::agent::app {
 namespace {
@@ -18,9 +19,6 @@ using ::testing::HasSubstr;
 class QuarantineCommandTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mtrk-quarantine-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     config_.spool_path = dir_ + "/spool.db";
     // A spool as an agent left it: one record sent, one batch quarantined.
     absl::StatusOr<std::unique_ptr<spool::Spool>> s =
@@ -36,8 +34,8 @@ class QuarantineCommandTest : public ::testing::Test {
                 std::nullopt)
             .ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  test::TempDir tmp_{"mtrk-quarantine"};
+  const std::string dir_ = tmp_.path();
   RunConfig config_;
 };
 

@@ -20,6 +20,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace mtrk::agent::ship {
 namespace {
@@ -81,9 +82,6 @@ std::string Batch(const std::vector<v1::HopEvent>& events) {
 class ShipperTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mtrk-shipper-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
@@ -93,10 +91,7 @@ class ShipperTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     spool_ = std::move(*s);
   }
-  void TearDown() override {
-    server_->Shutdown();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { server_->Shutdown(); }
 
   // Runs a shipper until the spool is empty (or a generous deadline passes).
   void ShipAll(Shipper& shipper) {
@@ -117,7 +112,8 @@ class ShipperTest : public ::testing::Test {
     return o;
   }
 
-  std::string dir_;
+  test::TempDir tmp_{"mtrk-shipper"};
+  const std::string dir_ = tmp_.path();
   ValidatingIngest service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

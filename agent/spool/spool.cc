@@ -32,6 +32,12 @@ absl::Status Spool::Error(const char* what) const {
   return absl::UnavailableError(msg);
 }
 
+absl::Status Spool::RollBack(const char* what) {
+  absl::Status s = Error(what);
+  sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
 absl::Status Spool::Exec(const char* sql) {
   if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(sql);
   return absl::OkStatus();
@@ -167,23 +173,18 @@ absl::Status Spool::Append(const std::vector<std::string>& records,
   };
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  const auto fail = [&](const char* what) {
-    absl::Status s = Error(what);
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
-  };
   uint64_t added = 0;
   {
     Stmt ins;
     if (sqlite3_prepare_v2(db_, "INSERT INTO records (data, log_time) VALUES (?, ?)", -1, &ins.s,
                            nullptr) != SQLITE_OK) {
-      return fail("prepare insert");
+      return RollBack("prepare insert");
     }
     for (size_t i = 0; i < records.size(); ++i) {
       const std::string& r = records[i];
       sqlite3_bind_blob(ins.s, 1, r.data(), static_cast<int>(r.size()), SQLITE_STATIC);
       sqlite3_bind_int64(ins.s, 2, unix_seconds(i));
-      if (sqlite3_step(ins.s) != SQLITE_DONE) return fail("insert record");
+      if (sqlite3_step(ins.s) != SQLITE_DONE) return RollBack("insert record");
       sqlite3_reset(ins.s);
       added += r.size();
     }
@@ -192,13 +193,13 @@ absl::Status Spool::Append(const std::vector<std::string>& records,
     Stmt up;
     if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO state (k, v) VALUES ('checkpoint', ?)", -1,
                            &up.s, nullptr) != SQLITE_OK) {
-      return fail("prepare checkpoint");
+      return RollBack("prepare checkpoint");
     }
     sqlite3_bind_blob(up.s, 1, checkpoint->data(), static_cast<int>(checkpoint->size()),
                       SQLITE_STATIC);
-    if (sqlite3_step(up.s) != SQLITE_DONE) return fail("write checkpoint");
+    if (sqlite3_step(up.s) != SQLITE_DONE) return RollBack("write checkpoint");
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return RollBack("commit");
   bytes_ += added;
   records_ += static_cast<int64_t>(records.size());
   if (checkpoint.has_value()) checkpoint_ = checkpoint;
@@ -273,32 +274,27 @@ absl::Status Spool::Quarantine(int64_t seq, const Quarantined& q,
   }
   const uint64_t old_bytes = static_cast<uint64_t>(sqlite3_column_int64(size.s, 0));
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  const auto fail = [&](const char* what) {
-    absl::Status s = Error(what);
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
-  };
   {
     Stmt ins;
     if (sqlite3_prepare_v2(db_,
                            "INSERT INTO quarantine (record_seq, events, reason, quarantined_at, "
                            "data) VALUES (?, ?, ?, ?, ?)",
                            -1, &ins.s, nullptr) != SQLITE_OK) {
-      return fail("prepare quarantine insert");
+      return RollBack("prepare quarantine insert");
     }
     sqlite3_bind_int64(ins.s, 1, seq);
     sqlite3_bind_int64(ins.s, 2, q.events);
     sqlite3_bind_text(ins.s, 3, q.reason.data(), static_cast<int>(q.reason.size()), SQLITE_STATIC);
     sqlite3_bind_int64(ins.s, 4, absl::ToUnixSeconds(absl::Now()));
     sqlite3_bind_blob(ins.s, 5, q.data.data(), static_cast<int>(q.data.size()), SQLITE_STATIC);
-    if (sqlite3_step(ins.s) != SQLITE_DONE) return fail("quarantine insert");
+    if (sqlite3_step(ins.s) != SQLITE_DONE) return RollBack("quarantine insert");
   }
   {
     Stmt up;
     const char* sql = rest.has_value() ? "UPDATE records SET data = ? WHERE seq = ?"
                                        : "DELETE FROM records WHERE seq = ?";
     if (sqlite3_prepare_v2(db_, sql, -1, &up.s, nullptr) != SQLITE_OK) {
-      return fail("prepare quarantine update");
+      return RollBack("prepare quarantine update");
     }
     if (rest.has_value()) {
       sqlite3_bind_blob(up.s, 1, rest->data(), static_cast<int>(rest->size()), SQLITE_STATIC);
@@ -306,10 +302,10 @@ absl::Status Spool::Quarantine(int64_t seq, const Quarantined& q,
     } else {
       sqlite3_bind_int64(up.s, 1, seq);
     }
-    if (sqlite3_step(up.s) != SQLITE_DONE) return fail("quarantine update");
+    if (sqlite3_step(up.s) != SQLITE_DONE) return RollBack("quarantine update");
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail("quarantine commit");
+    return RollBack("quarantine commit");
   }
   bytes_ -= std::min(bytes_, old_bytes);
   if (rest.has_value()) {
@@ -346,11 +342,6 @@ absl::StatusOr<std::vector<Spool::Quarantined>> Spool::ListQuarantined() const {
 absl::StatusOr<int64_t> Spool::RequeueQuarantined() {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  const auto fail = [&](const char* what) {
-    absl::Status s = Error(what);
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
-  };
   int64_t events = 0, batches = 0, bytes = 0;
   {
     Stmt sum;
@@ -359,7 +350,7 @@ absl::StatusOr<int64_t> Spool::RequeueQuarantined() {
                            "coalesce(sum(length(data)), 0) FROM quarantine",
                            -1, &sum.s, nullptr) != SQLITE_OK ||
         sqlite3_step(sum.s) != SQLITE_ROW) {
-      return fail("count quarantine");
+      return RollBack("count quarantine");
     }
     events = sqlite3_column_int64(sum.s, 0);
     batches = sqlite3_column_int64(sum.s, 1);
@@ -368,13 +359,13 @@ absl::StatusOr<int64_t> Spool::RequeueQuarantined() {
   if (sqlite3_exec(
           db_, "INSERT INTO records (data, log_time) SELECT data, 0 FROM quarantine ORDER BY id",
           nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail("requeue");
+    return RollBack("requeue");
   }
   if (sqlite3_exec(db_, "DELETE FROM quarantine", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail("empty quarantine");
+    return RollBack("empty quarantine");
   }
   if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail("requeue commit");
+    return RollBack("requeue commit");
   }
   records_ += batches;
   bytes_ += static_cast<uint64_t>(bytes);

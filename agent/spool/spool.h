@@ -96,6 +96,8 @@ class Spool {
   explicit Spool(SpoolOptions options) : options_(std::move(options)) {}
   absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Error(const char* what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Error(what), after rolling back the transaction in progress.
+  absl::Status RollBack(const char* what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ReadOldestLogTime() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SpoolOptions options_;

@@ -8,19 +8,15 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace mtrk::agent::spool {
 namespace {
 
 class SpoolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mtrk-spool-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  test::TempDir tmp_{"mtrk-spool"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(SpoolTest, RecordsAndCheckpointSurviveReopenAndLeaveOnlyOnAck) {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace mtrk::agent::tail {
 namespace {
@@ -21,14 +22,6 @@ using ::testing::ElementsAre;
 
 class FollowerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mtrk-follower-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    path_ = dir_ + "/mail.log";
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   FollowerOptions Opts(size_t max_line_bytes = 64 * 1024, size_t read_bytes = 64 * 1024) {
     FollowerOptions o;
     o.path = path_;
@@ -53,7 +46,9 @@ class FollowerTest : public ::testing::Test {
     return got;
   }
 
-  std::string dir_, path_;
+  test::TempDir tmp_{"mtrk-follower"};
+  const std::string dir_ = tmp_.path();
+  const std::string path_ = dir_ + "/mail.log";
   std::vector<uint64_t> positions_;
 };
 
