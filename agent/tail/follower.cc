@@ -210,8 +210,46 @@ absl::Status Follower::OpenCurrent(int fd, uint64_t offset, bool live) {
   absl::StatusOr<FileIdentity> id = IdentifyFd(fd_);
   if (!id.ok()) return id.status();
   identities_[seq_] = *id;
+  siblings_at_empty_open_.reset();
+  if (live_ && offset == 0 && id->head_len == 0) {
+    std::set<std::pair<dev_t, ino_t>> siblings;
+    std::vector<RotatedFile> files = ScanRotated();
+    for (const RotatedFile& f : files) siblings.insert({f.st.st_dev, f.st.st_ino});
+    CloseAll(files);
+    siblings_at_empty_open_ = std::move(siblings);
+  }
   if (live_) WatchCurrent();
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> Follower::TakeCopyOfEmptyFile() {
+  struct stat cur;
+  if (fstat(fd_, &cur) != 0) {
+    return absl::UnavailableError(absl::StrCat("tail: fstat: ", std::strerror(errno)));
+  }
+  std::vector<RotatedFile> files = ScanRotated();  // oldest first: an older copy comes first
+  for (RotatedFile& f : files) {
+    // Our own inode under a rotated name is a rename, which CheckRotation handles; an empty
+    // copy holds nothing to read.
+    if (f.st.st_size == 0 || (f.st.st_dev == cur.st_dev && f.st.st_ino == cur.st_ino) ||
+        siblings_at_empty_open_->contains({f.st.st_dev, f.st.st_ino})) {
+      continue;
+    }
+    ++stats_.rotations;
+    ++stats_.truncations;
+    spdlog::info("tail: {} was copied to {} and truncated before we read it; reading the copy",
+                 options_.path, f.name);
+    // As for any copytruncate: the copy is our file under another inode, read from our offset
+    // (0), then the newer siblings and the path (SwitchToNext).
+    CloseCurrent();
+    fd_ = std::exchange(f.fd, -1);
+    live_ = false;
+    siblings_at_empty_open_.reset();
+    CloseAll(files);
+    return true;
+  }
+  CloseAll(files);
+  return false;
 }
 
 std::vector<RotatedFile> Follower::ScanRotated() const {
@@ -502,9 +540,9 @@ absl::StatusOr<bool> Follower::CheckRotation(const LineSink& sink) {
     ++stats_.rotations;
     ++stats_.truncations;
     // copytruncate: what was written after our last read is in the copy, at the same offsets, so
-    // seq_, offset_ and buffer_ stay: the copy is the same file under another inode.
-    // XXX: a file we opened while empty and that was copied and truncated before we read any of
-    // it shows no truncation at all (nothing read, no head): its copy is not read.
+    // seq_, offset_ and buffer_ stay: the copy is the same file under another inode. (A file
+    // opened empty and copied before we read any of it shows no truncation here: Poll asks
+    // TakeCopyOfEmptyFile first.)
     std::vector<RotatedFile> files = ScanRotated();
     for (RotatedFile& f : files) {
       // An empty head would match any file: such a copy cannot be told apart.
@@ -539,6 +577,13 @@ absl::StatusOr<bool> Follower::CheckRotation(const LineSink& sink) {
 
 absl::StatusOr<size_t> Follower::Poll(const LineSink& sink, size_t max_lines) {
   if (fd_ < 0) return absl::FailedPreconditionError("tail: Poll before Start");
+  if (siblings_at_empty_open_.has_value()) {
+    if (!live_ || offset_ != 0 || !buffer_.empty()) {
+      siblings_at_empty_open_.reset();  // something of it read: its head tells from now on
+    } else if (absl::StatusOr<bool> took = TakeCopyOfEmptyFile(); !took.ok()) {
+      return took.status();
+    }
+  }
   size_t total = 0;
   // Each switch moves to a newer file, the path last; the bound only guards against a loop.
   for (int round = 0; round < 64 && total < max_lines; ++round) {

@@ -6,10 +6,12 @@
 // Rotation: when the path gets a new inode (rename+create) the old file is read to its end
 // through the descriptor still open; when the path shrinks or its head changes (copytruncate)
 // the bytes after our offset are read from the rotated copy, found by the hash of its head, at
-// the same offsets. Either way the follower then reads every rotated sibling NEWER than the file
-// it finished, oldest first, before the path again: a second rotation before we noticed the first
-// (agent slow or stopped) does not skip the middle file. Siblings are the `rotated` names and
-// patterns, plus every "<path><sep><digits>" in the path's directory (`mail.log.1`,
+// the same offsets; a live file opened while empty has no head to find its copy by, so until its
+// first byte is read, a rotated sibling that appears meanwhile (beside the same inode at the
+// path) is taken as its copy. Either way the follower then reads every rotated sibling NEWER than
+// the file it finished, oldest first, before the path again: a second rotation before we noticed
+// the first (agent slow or stopped) does not skip the middle file. Siblings are the `rotated` names
+// and patterns, plus every "<path><sep><digits>" in the path's directory (`mail.log.1`,
 // `maillog-20261123`; compressed names are never read: `mtrk-agent backfill` does .gz). Order:
 // by rotation number (`.3` before `.1`) when every sibling is numbered, else by mtime then name.
 // After a restart, Start() finds the checkpoint's file by device+inode+head hash at the path or
@@ -36,7 +38,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -132,6 +136,10 @@ class Follower {
   absl::StatusOr<size_t> Drain(const LineSink& sink, size_t max_lines, bool* eof);
   // At EOF: detect rename/truncation/switch. Returns true if the current file changed.
   absl::StatusOr<bool> CheckRotation(const LineSink& sink);
+  // Before the first read of a live file opened empty: if a rotated sibling appeared since (not
+  // among siblings_at_empty_open_, not our own inode), it is a copytruncate copy of what was
+  // written to ours before we read any of it: reads it first (true). See the header comment.
+  absl::StatusOr<bool> TakeCopyOfEmptyFile();
   // The current (rotated) file is finished: goes on with the oldest sibling newer than it, or
   // the path. False if there is nothing to go on with yet (the path is not recreated).
   absl::StatusOr<bool> SwitchToNext();
@@ -152,6 +160,10 @@ class Follower {
   bool discarding_ = false;  // inside a too-long line
   uint64_t discard_start_ = 0;
   std::map<uint64_t, FileIdentity> identities_;  // seq -> identity
+  // Set while the live file was opened empty and nothing of it has been read: the rotated
+  // siblings (device, inode) at that time. An empty head matches every file, so a copytruncate
+  // then shows no truncation at all; a new sibling is the only sign (TakeCopyOfEmptyFile).
+  std::optional<std::set<std::pair<dev_t, ino_t>>> siblings_at_empty_open_;
   FollowerStats stats_;
   int inotify_fd_ = -1;
   int dir_watch_ = -1;

@@ -206,6 +206,40 @@ TEST_F(FollowerTest, AFileOpenedEmptyIsIdentifiedByTheFirstLineReadFromIt) {
   EXPECT_THAT(PollAll(f), ElementsAre("b2", "b3", "c1"));
 }
 
+TEST_F(FollowerTest, AFileOpenedEmptyAndCopyTruncatedBeforeAnyReadIsReadFromItsCopy) {
+  // An older rotated file is there from the start: it is not the copy, and stays unread.
+  Append("");
+  Append("old1\n", path_ + ".1");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre());  // opened while empty
+  Append("x1\nx2\n");                      // written, not read before the rotation
+  std::filesystem::rename(path_ + ".1", path_ + ".2");
+  std::filesystem::copy_file(path_, path_ + ".1");
+  std::filesystem::resize_file(path_, 0);
+  Append("y1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("x1", "x2", "y1"));
+  EXPECT_EQ(f.stats().truncations, 1);
+  Append("y2\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("y2"));
+}
+
+TEST_F(FollowerTest, AFileOpenedEmptyIsReadFromItselfWhenNoCopyAppears) {
+  Append("");
+  Follower f(Opts());
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre());
+  Append("z1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("z1"));
+  // Renamed away and recreated while it held only what we read: the ordinary rename path.
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("");
+  EXPECT_THAT(PollAll(f), ElementsAre());
+  Append("z2\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("z2"));
+  EXPECT_EQ(f.stats().truncations, 0);
+}
+
 TEST_F(FollowerTest, RestartAfterTwoDateextRotationsReadsEveryFileOnce) {
   // RHEL-style names; they carry no number, so the order is by mtime (set apart explicitly).
   const std::string path = dir_ + "/maillog";
