@@ -199,8 +199,9 @@ absl::Status Spool::Append(const std::vector<std::string>& records,
                       SQLITE_STATIC);
     if (sqlite3_step(up.s) != SQLITE_DONE) return RollBack("write checkpoint");
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK)
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return RollBack("commit");
+  }
   bytes_ += added;
   records_ += static_cast<int64_t>(records.size());
   if (checkpoint.has_value()) checkpoint_ = checkpoint;

@@ -211,13 +211,7 @@ absl::Status Follower::OpenCurrent(int fd, uint64_t offset, bool live) {
   if (!id.ok()) return id.status();
   identities_[seq_] = *id;
   siblings_at_empty_open_.reset();
-  if (live_ && offset == 0 && id->head_len == 0) {
-    std::set<std::pair<dev_t, ino_t>> siblings;
-    std::vector<RotatedFile> files = ScanRotated();
-    for (const RotatedFile& f : files) siblings.insert({f.st.st_dev, f.st.st_ino});
-    CloseAll(files);
-    siblings_at_empty_open_ = std::move(siblings);
-  }
+  if (live_ && offset == 0 && id->head_len == 0) siblings_at_empty_open_ = SiblingInodes();
   if (live_) WatchCurrent();
   return absl::OkStatus();
 }
@@ -227,14 +221,16 @@ absl::StatusOr<bool> Follower::TakeCopyOfEmptyFile() {
   if (fstat(fd_, &cur) != 0) {
     return absl::UnavailableError(absl::StrCat("tail: fstat: ", std::strerror(errno)));
   }
+  // Polled while the file stays empty: stat the names, and open the siblings only when one is
+  // new (empty ones are skipped below). Our own inode under a rotated name is a rename, which
+  // CheckRotation handles; an empty copy holds nothing to read.
+  std::set<std::pair<dev_t, ino_t>> fresh = SiblingInodes();
+  fresh.erase({cur.st_dev, cur.st_ino});
+  for (const auto& inode : *siblings_at_empty_open_) fresh.erase(inode);
+  if (fresh.empty()) return false;
   std::vector<RotatedFile> files = ScanRotated();  // oldest first: an older copy comes first
   for (RotatedFile& f : files) {
-    // Our own inode under a rotated name is a rename, which CheckRotation handles; an empty
-    // copy holds nothing to read.
-    if (f.st.st_size == 0 || (f.st.st_dev == cur.st_dev && f.st.st_ino == cur.st_ino) ||
-        siblings_at_empty_open_->contains({f.st.st_dev, f.st.st_ino})) {
-      continue;
-    }
+    if (f.st.st_size == 0 || !fresh.contains({f.st.st_dev, f.st.st_ino})) continue;
     ++stats_.rotations;
     ++stats_.truncations;
     spdlog::info("tail: {} was copied to {} and truncated before we read it; reading the copy",
@@ -252,7 +248,7 @@ absl::StatusOr<bool> Follower::TakeCopyOfEmptyFile() {
   return false;
 }
 
-std::vector<RotatedFile> Follower::ScanRotated() const {
+std::vector<std::string> Follower::RotatedNames() const {
   std::vector<std::string> names;
   if (DIR* d = opendir(dir_.c_str()); d != nullptr) {
     while (const struct dirent* e = readdir(d)) {
@@ -271,6 +267,22 @@ std::vector<RotatedFile> Follower::ScanRotated() const {
     }
     globfree(&g);
   }
+  return names;
+}
+
+std::set<std::pair<dev_t, ino_t>> Follower::SiblingInodes() const {
+  std::set<std::pair<dev_t, ino_t>> inodes;
+  for (const std::string& name : RotatedNames()) {
+    struct stat st;
+    if (!Compressed(name) && stat(name.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      inodes.insert({st.st_dev, st.st_ino});
+    }
+  }
+  return inodes;
+}
+
+std::vector<RotatedFile> Follower::ScanRotated() const {
+  const std::vector<std::string> names = RotatedNames();
   struct stat path_st;
   const bool have_path = stat(options_.path.c_str(), &path_st) == 0;
   std::vector<RotatedFile> out;

@@ -131,6 +131,12 @@ class Follower {
   // The rotated siblings of the path that exist now, opened, oldest first (see the header
   // comment); the path's own inode is left out. The caller closes the descriptors.
   std::vector<RotatedFile> ScanRotated() const;
+  // The names ScanRotated looks at: rotated-looking siblings in the directory and the configured
+  // `rotated` names and patterns (unchecked: missing, duplicate, compressed ones included).
+  std::vector<std::string> RotatedNames() const;
+  // (device, inode) of the uncompressed regular files among them, by stat(2) alone: no file
+  // opened or read.
+  std::set<std::pair<dev_t, ino_t>> SiblingInodes() const;
   absl::Status OpenCurrent(int fd, uint64_t offset, bool live);
   // Reads and delivers from fd_ until EOF or max_lines. Sets *eof.
   absl::StatusOr<size_t> Drain(const LineSink& sink, size_t max_lines, bool* eof);
