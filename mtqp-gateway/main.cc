@@ -44,7 +44,7 @@ constexpr char kUsage[] =
     "  --tls-client-ca: STARTTLS needs a client certificate issued by that CA (e.g. other\n"
     "  domains' gateways chaining with --chain-cert); without one the handshake fails.\n"
     "  --collector-ca makes the Lookup channel TLS, verified with that CA; --collector-cert/key\n"
-    "  add a client certificate.\n"
+    "  add a client certificate. The helpdesk's staff lookups use the same channel.\n"
     "  --lookup-threads: concurrent TRACKs (default 4, 32 with --chain on, whose downstream\n"
     "  queries wait on the network).\n"
     "  --chain on follows transferred records to other domains' MTQP servers (SRV _mtqp._tcp),\n"
@@ -231,7 +231,7 @@ int main(int argc, char** argv) {
                chain ? "on" : "off", options.lookup_threads);
   std::cout << "mtrk-gateway listening on " << (*mtqp)->endpoint() << std::endl;
   absl::StatusOr<std::unique_ptr<helpdesk::HelpdeskRuntime>> desk =
-      helpdesk::StartHelpdesk(helpdesk_flags, collector, **lookup);
+      helpdesk::StartHelpdesk(helpdesk_flags, (*lookup)->channel(), **lookup);
   if (!desk.ok()) {
     (*mtqp)->Stop();
     return Failed(desk.status());

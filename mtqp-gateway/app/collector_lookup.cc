@@ -8,7 +8,7 @@
 namespace mtrk::gateway::app {
 
 CollectorLookup::CollectorLookup(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
-    : stub_(v1::Lookup::NewStub(channel)), deadline_(deadline) {}
+    : channel_(channel), stub_(v1::Lookup::NewStub(channel)), deadline_(deadline) {}
 
 std::unique_ptr<CollectorLookup> CollectorLookup::ConnectInsecure(const std::string& target) {
   return std::make_unique<CollectorLookup>(

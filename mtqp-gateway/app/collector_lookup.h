@@ -44,7 +44,12 @@ class CollectorLookup : public mtqp::TrackLookup {
   // InvalidArgument), so far.
   int64_t failures() const { return failures_.load(std::memory_order_relaxed); }
 
+  // The channel, with the credentials it was made with: the helpdesk's staff lookups share it,
+  // so they reach a collector that requires TLS client certificates as the MTQP lookups do.
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
  private:
+  const std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Lookup::Stub> stub_;
   const absl::Duration deadline_;
   std::atomic<int64_t> failures_{0};

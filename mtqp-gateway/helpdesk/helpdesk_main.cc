@@ -4,6 +4,7 @@
 #include <iostream>
 #include <map>
 #include <span>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -11,8 +12,6 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 #include "mtqp-gateway/app/flag_reader.h"
 #include "mtqp-gateway/helpdesk/grpc_staff_lookup.h"
 #include "mtqp-gateway/helpdesk/helpdesk_server.h"
@@ -91,9 +90,9 @@ bool ParseHelpdeskFlag(absl::string_view flag, const std::string& value, Helpdes
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<HelpdeskRuntime>> StartHelpdesk(const HelpdeskFlags& flags,
-                                                               const std::string& collector_target,
-                                                               mtqp::TrackLookup& track) {
+absl::StatusOr<std::unique_ptr<HelpdeskRuntime>> StartHelpdesk(
+    const HelpdeskFlags& flags, std::shared_ptr<grpc::Channel> collector,
+    mtqp::TrackLookup& track) {
   if (flags.listen.empty()) return nullptr;
   HelpdeskOptions options;
   if (!SplitHostPort(flags.listen, &options.listen_host, &options.listen_port)) {
@@ -106,9 +105,7 @@ absl::StatusOr<std::unique_ptr<HelpdeskRuntime>> StartHelpdesk(const HelpdeskFla
   absl::StatusOr<std::unique_ptr<HelpdeskStore>> store = HelpdeskStore::Connect(flags.db);
   if (!store.ok()) return store.status();
   rt->store = *std::move(store);
-  // TODO(#tls): the same channel credentials as the MTQP lookup once those use TLS.
-  rt->staff = std::make_unique<GrpcStaffLookup>(
-      grpc::CreateChannel(collector_target, grpc::InsecureChannelCredentials()));
+  rt->staff = std::make_unique<GrpcStaffLookup>(std::move(collector));
   absl::StatusOr<std::unique_ptr<HelpdeskServer>> server =
       HelpdeskServer::Start(options, *rt->store, *rt->staff, track);
   if (!server.ok()) return server.status();

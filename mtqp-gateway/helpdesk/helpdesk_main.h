@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "grpcpp/channel.h"
 #include "mtqp-gateway/mtqp/track_lookup.h"
 
 namespace mtrk::gateway::helpdesk {
@@ -34,12 +35,11 @@ class HelpdeskRuntime {
   virtual void Stop() = 0;
 };
 
-// nullptr when flags.listen is empty. Connects to the database, opens a channel to
-// `collector_target` for staff lookups and starts HTTPS; `track` answers originators (the same
-// lookup MTQP uses) and must outlive the runtime.
-absl::StatusOr<std::unique_ptr<HelpdeskRuntime>> StartHelpdesk(const HelpdeskFlags& flags,
-                                                               const std::string& collector_target,
-                                                               mtqp::TrackLookup& track);
+// nullptr when flags.listen is empty. Connects to the database and starts HTTPS; staff lookups
+// go over `collector`, the channel (and so the TLS credentials) the MTQP lookups use; `track`
+// answers originators (the same lookup MTQP uses) and must outlive the runtime.
+absl::StatusOr<std::unique_ptr<HelpdeskRuntime>> StartHelpdesk(
+    const HelpdeskFlags& flags, std::shared_ptr<grpc::Channel> collector, mtqp::TrackLookup& track);
 
 // `helpdesk-user ...` and `helpdesk-token ...`: argv[0] is the subcommand name.
 bool IsHelpdeskCommand(absl::string_view arg);

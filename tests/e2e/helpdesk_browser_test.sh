@@ -18,8 +18,12 @@ mkdir -p "$ARTIFACTS"
 [ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium not installed"; exit 0; }
 
 source "$ROOT/tests/support/stack_test.sh"
-DESK_PID=
-stop_helpdesk() { [ -n "$DESK_PID" ] && { kill "$DESK_PID" 2>/dev/null; wait "$DESK_PID" 2>/dev/null; }; }
+DESK_PID= TLS_DESK_PID= TLS_COLLECTOR_PID=
+stop_helpdesk() {
+  local pid
+  for pid in $DESK_PID $TLS_DESK_PID $TLS_COLLECTOR_PID; do kill "$pid" 2>/dev/null; done
+  for pid in $DESK_PID $TLS_DESK_PID $TLS_COLLECTOR_PID; do wait "$pid" 2>/dev/null; done
+}
 STACK_TEST_CLEANUP=stop_helpdesk
 stack_test_begin mtrk-helpdesk-e2e
 stack_test_start
@@ -65,6 +69,38 @@ api() { curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token
 "$GATEWAY" helpdesk-token revoke --db "$DB_CONNINFO" --id "$token_id"
 check "helpdesk-token revoke" $?
 [ "$(api "/api/v1/messages?message_id=$msgid")" = 401 ]; check "revoked token refused" $?
+
+# As deployed (deploy/k8s): the collector requires client certificates, and the gateway reaches
+# it with --collector-ca/--collector-cert/--collector-key. Staff searches and originators' TRACKs
+# on the helpdesk must both go over that TLS channel (staff searches once used a plain channel of
+# their own, which such a collector refuses: every search failed with 503).
+"$BUILD/collector/mtrk-collector" --listen 127.0.0.1:0 --db "$DB_CONNINFO" \
+  --migrations "$ROOT/sql/migrations" --retention-interval-s 0 \
+  --tls-cert "$STATE/ca/server.pem" --tls-key "$STATE/ca/server.key" \
+  --tls-client-ca "$STATE/ca/ca.pem" >"$STATE/collector-tls.log" 2>&1 &
+TLS_COLLECTOR_PID=$!
+wait_for_line "$STATE/collector-tls.log" 'listening on' 60 $TLS_COLLECTOR_PID
+check "a second collector on the same database, mutual TLS" $?
+tls_collector=$(grep -oE 'listening on [0-9.]+:[0-9]+' "$STATE/collector-tls.log" | head -n1 | awk '{print $3}')
+"$GATEWAY" --listen 127.0.0.1:0 --collector "$tls_collector" --collector-ca "$STATE/ca/ca.pem" \
+  --collector-cert "$STATE/ca/client.pem" --collector-key "$STATE/ca/client.key" \
+  --helpdesk-listen 127.0.0.1:0 --helpdesk-db "$DB_CONNINFO" --helpdesk-cert "$STATE/ca/server.pem" \
+  --helpdesk-key "$STATE/ca/server.key" >"$STATE/desk-tls.log" 2>&1 &
+TLS_DESK_PID=$!
+wait_for_line "$STATE/desk-tls.log" 'helpdesk listening on' 30 $TLS_DESK_PID
+check "gateway with a TLS collector channel serves the helpdesk" $?
+tls_desk=$(grep -oE 'https://[0-9.]+:[0-9]+' "$STATE/desk-tls.log" | head -n1)
+"$GATEWAY" helpdesk-token create --db "$DB_CONNINFO" --name helen --label e2e-tls >"$STATE/token-tls" 2>&1
+tls_token=$(tail -n1 "$STATE/token-tls")
+code=$(curl -sk -o "$STATE/search-tls.json" -w '%{http_code}' \
+  -H "Authorization: Bearer $tls_token" "$tls_desk/api/v1/messages?message_id=$msgid")
+[ "$code" = 200 ] && grep -q 'nobody@b.example' "$STATE/search-tls.json"
+check "staff search through the TLS collector channel (HTTP $code)" $?
+code=$(curl -sk -o "$STATE/track-tls.json" -w '%{http_code}' -X POST \
+  --data-urlencode "envid=$(cut -f2 <<<"$row")" --data-urlencode "secret=$(cut -f3 <<<"$row")" \
+  "$tls_desk/api/v1/track")
+[ "$code" = 200 ] && grep -q '"found": *true' "$STATE/track-tls.json"
+check "originator track through the TLS collector channel (HTTP $code)" $?
 
 # Every lookup the browser made is in the audit trail.
 n=$(psql "$DB_CONNINFO" -Atc "SELECT count(*) FROM helpdesk_audit_log WHERE user_name = 'helen'
