@@ -41,13 +41,14 @@ std::string FormatSummary(const RunSummary& s) {
   for (const auto& [program, n] : s.unrelated_by_program) {
     by_program.push_back(absl::StrCat(program, "=", n));
   }
-  return absl::StrCat(
-      "mtrk-agent: files=", s.files, " lines=", s.lines, " recognised=", s.recognised,
-      " skipped{unrelated=", s.unrelated, " bad_header=", s.bad_header, " malformed=", s.malformed,
-      " too_long=", s.too_long, "} unrelated_by_program{", absl::StrJoin(by_program, ","),
-      "} events=", s.events, " invalid_events=", s.invalid_events,
-      s.dry_run ? " stored=n/a(dry-run)" : absl::StrCat(" stored=", s.stored),
-      " push_retries=", s.push_retries);
+  return absl::StrCat("mtrk-agent: files=", s.files, " lines=", s.lines,
+                      " recognised=", s.recognised, " skipped{unrelated=", s.unrelated,
+                      " bad_header=", s.bad_header, " malformed=", s.malformed,
+                      " too_long=", s.too_long, "} unrelated_by_program{",
+                      absl::StrJoin(by_program, ","), "} events=", s.events,
+                      " invalid_events=", s.invalid_events, " text_repaired=", s.text_repaired,
+                      s.dry_run ? " stored=n/a(dry-run)" : absl::StrCat(" stored=", s.stored),
+                      " push_retries=", s.push_retries);
 }
 
 absl::Status RunAgent(const AgentConfig& config, absl::Time reference, std::ostream& out,
@@ -138,6 +139,7 @@ absl::Status RunAgent(const AgentConfig& config, absl::Time reference, std::ostr
     }
   }
   take(correlator.Flush());
+  summary->text_repaired = correlator.stats().text_repaired;
 
   if (config.dry_run) {
     for (const model::HopEvent& e : events) out << ToJsonLine(e) << "\n";

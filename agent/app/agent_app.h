@@ -29,6 +29,7 @@ struct RunSummary {
   std::map<std::string, int64_t> unrelated_by_program;  // "smtpd" -> n
   int64_t events = 0;
   int64_t invalid_events = 0;  // failed model::ValidateHopEvent: dropped, never sent
+  int64_t text_repaired = 0;   // events whose log text was not UTF-8, repaired by the correlator
   int64_t stored = 0;
   int64_t push_retries = 0;
   bool dry_run = false;

@@ -96,6 +96,9 @@ std::string AgentMetrics::Render() const {
   metric("mtrk_agent_events_total", "counter", "Hop events derived and spooled.", events.load());
   metric("mtrk_agent_invalid_events_total", "counter", "Events failing validation (not sent).",
          invalid_events.load());
+  metric("mtrk_agent_events_text_repaired_total", "counter",
+         "Events whose log text was not UTF-8 or held NUL: stray bytes read as Latin-1.",
+         events_text_repaired.load());
   metric("mtrk_agent_events_sent_total", "counter", "Events acked by the collector.",
          events_sent.load());
   metric("mtrk_agent_events_stored_total", "counter", "Events new in the collector's store.",

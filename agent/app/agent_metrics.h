@@ -48,6 +48,8 @@ struct AgentMetrics {
   SkippedLineCounts skipped_by_kind;         // unrelated + malformed, by program and kind
   std::atomic<int64_t> events{0};            // derived and spooled (replays included)
   std::atomic<int64_t> invalid_events{0};    // failed validation: never spooled
+  // Events whose log text was not UTF-8 (or held NUL) and was repaired (model::RepairLogText).
+  std::atomic<int64_t> events_text_repaired{0};
   std::atomic<int64_t> rotations{0};
   std::atomic<int64_t> spool_full{0};  // times reading paused on a full spool
   std::atomic<int64_t> spool_bytes{0};

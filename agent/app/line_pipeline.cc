@@ -69,6 +69,7 @@ void LinePipeline::ValidateFrom(size_t first, std::vector<model::HopEvent>* out)
   // One atomic add per call, not per event: a backfill updates the line counters from another
   // thread (LineBatchPipeline).
   metrics_.events.fetch_add(static_cast<int64_t>(kept - first), std::memory_order_relaxed);
+  metrics_.events_text_repaired.store(correlator_.stats().text_repaired, std::memory_order_relaxed);
   out->resize(kept);
 }
 

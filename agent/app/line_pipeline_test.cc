@@ -131,5 +131,44 @@ TEST(SkippedLineCountsTest, LabelsAreBounded) {
             "mtrk_agent_lines_skipped_by_kind_total{program=\"other\",kind=\"unclassified\"} 1\n");
 }
 
+TEST(LinePipelineTest, EightBitLogTextIsRepairedNotLost) {
+  // A Latin-1 sender and server reply. Protobuf and PostgreSQL take only UTF-8: one such byte
+  // used to make the whole batch fail (gRPC could not parse it), losing every event in it.
+  const std::vector<std::string> lines = {
+      "Nov 23 06:27:12 mta-a postfix/smtpd[100]: 1A2B3C4D5E: client=localhost[127.0.0.1]",
+      "Nov 23 06:27:12 mta-a postfix/qmgr[102]: 1A2B3C4D5E: from=<j\xfcrgen@a.example>, "
+      "size=300, nrcpt=2 (queue active)",
+      "Nov 23 06:27:13 mta-a postfix/smtp[103]: 1A2B3C4D5E: to=<bob@b.example>, "
+      "relay=mx.b.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced "
+      "(host mx.b.example[192.0.2.1] said: 550 5.1.1 utilisateur inconnu \xe9t\xe9 (in reply "
+      "to RCPT TO command))",
+      "Nov 23 06:27:13 mta-a postfix/smtp[103]: 1A2B3C4D5E: to=<carol@b.example>, "
+      "relay=mx.b.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 "
+      "2.0.0 Ok)",
+      "Nov 23 06:27:13 mta-a postfix/qmgr[102]: 1A2B3C4D5E: removed",
+  };
+  AgentMetrics metrics;
+  const absl::Time reference = absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone());
+  LinePipeline pipeline(RunConfig{}, reference, metrics);
+  std::vector<model::HopEvent> events;
+  for (size_t i = 0; i < lines.size(); ++i) pipeline.Feed(lines[i], i, &events);
+  ASSERT_EQ(events.size(), 2u);
+  for (const model::HopEvent& e : events) {
+    EXPECT_TRUE(model::ValidateHopEvent(e).ok()) << model::ValidateHopEvent(e);
+    EXPECT_TRUE(model::ValidateHopEventText(e).ok()) << model::ValidateHopEventText(e);
+    EXPECT_EQ(e.sender, "j\xc3\xbcrgen@a.example");  // as staff would type it
+  }
+  EXPECT_THAT(events[0].diagnostic,
+              ::testing::HasSubstr("utilisateur inconnu \xc3\xa9t\xc3\xa9 (in reply"));
+  EXPECT_EQ(events[0].action, model::DsnAction::kFailed);
+  EXPECT_EQ(metrics.events_text_repaired.load(), 2);
+  EXPECT_EQ(metrics.invalid_events.load(), 0);
+  // The ids come from the logged bytes: the same line gives the same id again.
+  LinePipeline again(RunConfig{}, reference, metrics);
+  std::vector<model::HopEvent> replay;
+  for (size_t i = 0; i < lines.size(); ++i) again.Feed(lines[i], i, &replay);
+  EXPECT_EQ(Ids(replay), Ids(events));
+}
+
 }  // namespace
 }  // namespace mtrk::agent::app

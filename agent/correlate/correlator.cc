@@ -113,6 +113,7 @@ Correlator::Message& Correlator::Open(const parse::LogLine& line, absl::string_v
   }
   Message& m = *it->second;
   m.last_seen = std::max(m.last_seen, line.time);
+  m.plain_text &= line.plain_text;  // every line that gives a message text opens it
   return m;
 }
 
@@ -193,10 +194,12 @@ void Correlator::EmitOutcome(Message& m, Outcome& o, bool member, Last last,
                              std::vector<model::HopEvent>* out) {
   model::HopEvent& e = out->emplace_back();
   FromOutcome(m, o, member, last, e);
-  Seal(e);
+  Seal(m, e);
 }
 
-void Correlator::Seal(model::HopEvent& e) {
+void Correlator::Seal(const Message& m, model::HopEvent& e) {
+  // Before the id, so that the id is over the text the collector stores.
+  if (!m.plain_text && model::RepairHopEventText(&e)) ++stats_.text_repaired;
   FitStatus(e.action, &e.status);
   e.event_id = model::ComputeEventId(e);
   ++stats_.events;
@@ -238,7 +241,7 @@ void Correlator::Finish(Message& m, std::vector<model::HopEvent>* out) {
       e.last_attempt_time = o.time;
       e.event_time = o.time;
       ++stats_.expansions;
-      Seal(e);
+      Seal(m, e);
     }
     EmitOutcome(m, o, /*member=*/true, last(i), out);
   }
@@ -341,6 +344,7 @@ void Correlator::Add(const parse::LogLine& line, const parse::LineFact& fact, ui
     if (find(f->queue_id) != messages_.end()) ++stats_.notifications;
     if (auto it = find(f->notification_queue_id); it != messages_.end()) {
       Assign(&it->second->notification_of, f->queue_id);
+      it->second->plain_text &= line.plain_text;
       if (it->second->removed_at) {
         Finish(*it->second, &out);
         messages_.erase(it);

@@ -118,6 +118,43 @@ TEST(CorrelatorTest, LongHoldAndDiscardReasonsStillMakeValidEvents) {
   }
 }
 
+TEST(CorrelatorTest, EightBitLogTextIsRepairedNotLost) {
+  // A Latin-1 sender and server reply. Protobuf and PostgreSQL take only UTF-8: one such byte
+  // used to make the whole batch fail (gRPC could not parse it), losing every event in it.
+  const std::vector<std::string> lines = {
+      "Nov 23 06:27:12 mta-a postfix-a/smtpd[100]: 1A2B3C4D5E: client=localhost[127.0.0.1]",
+      "Nov 23 06:27:12 mta-a postfix-a/qmgr[102]: 1A2B3C4D5E: from=<j\xfcrgen@a.example>, "
+      "size=300, nrcpt=2 (queue active)",
+      "Nov 23 06:27:13 mta-a postfix-a/smtp[103]: 1A2B3C4D5E: to=<bob@b.example>, "
+      "relay=mx.b.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced "
+      "(host mx.b.example[192.0.2.1] said: 550 5.1.1 utilisateur inconnu \xe9t\xe9 (in reply "
+      "to RCPT TO command))",
+      "Nov 23 06:27:13 mta-a postfix-a/smtp[103]: 1A2B3C4D5E: to=<carol@b.example>, "
+      "relay=mx.b.example[192.0.2.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 "
+      "2.0.0 Ok)",
+      "Nov 23 06:27:13 mta-a postfix-a/qmgr[102]: 1A2B3C4D5E: removed",
+      // A message of clean lines after it is left as it is.
+      "Nov 23 06:27:14 mta-a postfix-a/smtpd[100]: 2A2B3C4D5E: client=localhost[127.0.0.1]",
+      "Nov 23 06:27:14 mta-a postfix-a/qmgr[102]: 2A2B3C4D5E: from=<ok@a.example>, size=3, "
+      "nrcpt=1 (queue active)",
+      "Nov 23 06:27:15 mta-a postfix-a/local[104]: 2A2B3C4D5E: to=<dave@a.example>, relay=local, "
+      "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)",
+      "Nov 23 06:27:15 mta-a postfix-a/qmgr[102]: 2A2B3C4D5E: removed",
+  };
+  const Result run = Correlate(lines);
+  ASSERT_THAT(run.events, SizeIs(3));
+  for (const HopEvent& e : run.events) {
+    EXPECT_OK(model::ValidateHopEvent(e));
+    EXPECT_OK(model::ValidateHopEventText(e));
+  }
+  EXPECT_EQ(run.events[0].sender, "j\xc3\xbcrgen@a.example");  // as staff would type it
+  EXPECT_EQ(run.events[1].sender, "j\xc3\xbcrgen@a.example");
+  EXPECT_THAT(run.events[0].diagnostic, HasSubstr("utilisateur inconnu \xc3\xa9t\xc3\xa9 (in"));
+  EXPECT_EQ(run.events[0].action, DsnAction::kFailed);
+  EXPECT_EQ(run.events[2].sender, "ok@a.example");
+  EXPECT_EQ(run.stats.text_repaired, 2);
+}
+
 TEST(CorrelatorTest, SimpleDeliveryTransferredToTrackedHop) {  // scenario a-simple-delivery
   const Result run = Correlate(ReadLines(kLabA), TrackedA());
   const std::vector<HopEvent> events = ForQueue(run, "1D4BAA74210");

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/parse/error_text.h"
 #include "common/model/hop_event.h"
+#include "common/model/log_text.h"
 
 namespace mtrk::agent::parse {
 namespace {
@@ -210,7 +211,10 @@ bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const
 }
 
 absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
-  if (LogLine line; ParseCommon(raw, &line)) return line;
+  if (LogLine line; ParseCommon(raw, &line)) {
+    line.plain_text = model::IsAsciiWithoutNul(raw);
+    return line;
+  }
   absl::string_view rest = raw;
   while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
   LogLine line;
@@ -275,6 +279,7 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
   rest.remove_prefix(1);
   if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
   line.text = rest;
+  line.plain_text = model::IsAsciiWithoutNul(raw);
   return line;
 }
 

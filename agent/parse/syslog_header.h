@@ -25,6 +25,9 @@ struct LogLine {
   absl::string_view program;  // "postfix-a/smtp", "postfix/legacy/smtpd"
   int64_t pid = -1;           // -1 when the tag has no [pid]
   absl::string_view text;     // after "program[pid]: "
+  // Every byte of the line is 0x01..0x7F, so no text taken from it needs repair into UTF-8
+  // (model::RepairHopEventText). False when unknown (a LogLine not made by the parser).
+  bool plain_text = false;
 };
 
 // Postfix programs log as "<syslog_name>/<daemon>". ProgramName is the daemon, the part after the

@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/model/log_text.h"
 
 namespace mtrk::model {
 namespace {
@@ -43,7 +44,36 @@ bool IsHexEventId(const char* id) {
   return bad == 0;
 }
 
+// Calls f(name, field, max bytes) for every text field of an event (all but event_id, whose
+// form is checked on its own, and certifier, which is binary). E is HopEvent or const HopEvent.
+template <typename E, typename F>
+void ForEachTextField(E& e, F f) {
+  f("reporting_host", e.reporting_host, kMaxNameBytes);
+  f("reporting_mta", e.reporting_mta, kMaxNameBytes);
+  f("mta_instance", e.mta_instance, kMaxNameBytes);
+  f("queue_id", e.queue_id, 64);
+  f("message_id", e.message_id, kMaxMessageIdBytes);
+  f("sender", e.sender, kMaxAddressBytes);
+  f("client", e.client, kMaxHostBytes);
+  f("envid", e.envid, kMaxEnvidBytes);
+  f("original_recipient", e.original_recipient, kMaxAddressBytes);
+  f("final_recipient", e.final_recipient, kMaxAddressBytes);
+  f("status", e.status, kMaxTextBytes);
+  f("remote_mta", e.remote_mta, kMaxHostBytes);
+  f("relay", e.relay, kMaxHostBytes);
+  f("diagnostic", e.diagnostic, kMaxTextBytes);
+  f("next_queue_id", e.next_queue_id, 64);
+}
+
 }  // namespace
+
+bool RepairHopEventText(HopEvent* e) {
+  bool changed = false;
+  ForEachTextField(*e, [&](absl::string_view, std::string& value, size_t max) {
+    changed |= RepairLogText(&value, max);
+  });
+  return changed;
+}
 
 std::string ComputeEventId(const HopEvent& e) {
   // SHA-256 over the fields joined with a separator that cannot occur in a log-derived value
@@ -138,31 +168,21 @@ absl::Status ValidateHopEvent(const HopEvent& e) {
   }
   if (e.mtrk_timeout_s < 0) return FieldError(e, "mtrk_timeout_s", "negative");
   if (e.event_time == absl::InfinitePast()) return FieldError(e, "event_time", "missing");
-  const struct {
-    absl::string_view name;
-    const std::string& value;
-    size_t max;
-  } kSizes[] = {
-      {"reporting_host", e.reporting_host, kMaxNameBytes},
-      {"reporting_mta", e.reporting_mta, kMaxNameBytes},
-      {"mta_instance", e.mta_instance, kMaxNameBytes},
-      {"queue_id", e.queue_id, 64},
-      {"message_id", e.message_id, kMaxMessageIdBytes},
-      {"sender", e.sender, kMaxAddressBytes},
-      {"client", e.client, kMaxHostBytes},
-      {"envid", e.envid, kMaxEnvidBytes},
-      {"original_recipient", e.original_recipient, kMaxAddressBytes},
-      {"final_recipient", e.final_recipient, kMaxAddressBytes},
-      {"remote_mta", e.remote_mta, kMaxHostBytes},
-      {"relay", e.relay, kMaxHostBytes},
-      {"diagnostic", e.diagnostic, kMaxTextBytes},
-      {"next_queue_id", e.next_queue_id, 64},
-  };
-  for (const auto& s : kSizes) {
-    absl::Status st = CheckSize(e, s.name, s.value, s.max);
-    if (!st.ok()) return st;
-  }
-  return absl::OkStatus();
+  absl::Status size_status;
+  ForEachTextField(e, [&](absl::string_view name, const std::string& value, size_t max) {
+    if (size_status.ok()) size_status = CheckSize(e, name, value, max);
+  });
+  return size_status;
+}
+
+absl::Status ValidateHopEventText(const HopEvent& e) {
+  absl::Status text_status;
+  ForEachTextField(e, [&](absl::string_view name, const std::string& value, size_t) {
+    if (text_status.ok() && !IsLogText(value)) {
+      text_status = FieldError(e, name, "not UTF-8 text, or holds NUL");
+    }
+  });
+  return text_status;
 }
 
 }  // namespace mtrk::model

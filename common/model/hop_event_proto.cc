@@ -83,6 +83,7 @@ absl::StatusOr<std::vector<HopEvent>> HopEventsFromProto(
   for (int i = 0; i < events.size(); ++i) {
     HopEvent e = FromProto(events[i]);
     absl::Status st = ValidateHopEvent(e);
+    if (st.ok()) st = ValidateHopEventText(e);  // protobuf checked UTF-8, not NUL
     if (!st.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("event #", i, ": ", st.message()));
     }

@@ -48,6 +48,39 @@ TEST(HopEventTest, ValidationNamesTheField) {
   EXPECT_THAT(ValidateHopEvent(e), test::StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(HopEventTest, TextFieldsMustBeUtf8WithoutNul) {
+  HopEvent e = ValidEvent();
+  e.diagnostic = "550 utilisateur inconnu \xe9t\xe9";  // Latin-1, as some servers reply
+  EXPECT_OK(ValidateHopEvent(e));                      // text is checked on its own
+  absl::Status st = ValidateHopEventText(e);
+  EXPECT_THAT(st, test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(st.message().find("field diagnostic: not UTF-8"), absl::string_view::npos) << st;
+  e = ValidEvent();
+  e.sender = std::string("a\0b@a.example", 13);
+  st = ValidateHopEventText(e);
+  EXPECT_NE(st.message().find("field sender"), absl::string_view::npos) << st;
+  e.certifier = std::string(20, '\xff');  // binary: not text
+  e.envid = "env@a.example";
+  e.sender = "a@a.example";
+  EXPECT_OK(ValidateHopEventText(e));
+  EXPECT_OK(ValidateHopEvent(e));
+}
+
+TEST(HopEventTest, RepairMakesEveryTextFieldValid) {
+  HopEvent e = ValidEvent();
+  EXPECT_FALSE(RepairHopEventText(&e));
+  e.sender = "j\xfcrgen@a.example";
+  e.diagnostic = std::string(kMaxTextBytes, '\xe9');  // doubles when repaired
+  e.certifier = std::string(20, '\xff');
+  e.envid = "env@a.example";
+  EXPECT_TRUE(RepairHopEventText(&e));
+  EXPECT_EQ(e.sender, "j\xc3\xbcrgen@a.example");
+  EXPECT_EQ(e.diagnostic.size(), kMaxTextBytes);
+  EXPECT_EQ(e.certifier, std::string(20, '\xff'));  // left alone
+  EXPECT_OK(ValidateHopEvent(e));
+  EXPECT_OK(ValidateHopEventText(e));
+}
+
 TEST(HopEventTest, EventIdMustBe64HexDigits) {
   HopEvent e = ValidEvent();
   e.event_id = std::string(64, 'A');  // upper case is hex too
@@ -97,6 +130,17 @@ TEST(HopEventTest, BadBatchIsRejectedWholeNamingTheEvent) {
   ASSERT_THAT(got, test::StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_NE(got.status().message().find("event #1"), absl::string_view::npos);
   EXPECT_NE(got.status().message().find("final_recipient"), absl::string_view::npos);
+
+  // A NUL would be cut short by libpq and PostgreSQL text cannot hold it: refused whole too.
+  batch.Clear();
+  ToProto(ValidEvent(), batch.Add());
+  bad = ValidEvent();
+  bad.diagnostic = std::string("250 ok\0", 7);
+  ToProto(bad, batch.Add());
+  got = HopEventsFromProto(batch);
+  ASSERT_THAT(got, test::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(got.status().message().find("event #1"), absl::string_view::npos);
+  EXPECT_NE(got.status().message().find("diagnostic"), absl::string_view::npos);
 }
 
 }  // namespace

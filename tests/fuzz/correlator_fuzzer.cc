@@ -1,6 +1,7 @@
 // libFuzzer target: the input is a log (lines split at '\n') fed through the header parser, the
 // Postfix parser and one Correlator, with an idle eviction every 64 lines and a final Flush.
-// Properties checked beyond "no crash": every event is valid (ValidateHopEvent), nothing stays
+// Properties checked beyond "no crash": every event is valid (ValidateHopEvent, and its text
+// UTF-8 without NUL: ValidateHopEventText), nothing stays
 // open after Flush, and OldestOpenPosition never points past the current line.
 #include <cstddef>
 #include <cstdint>
@@ -20,7 +21,10 @@ namespace {
 
 void Check(const std::vector<mtrk::model::HopEvent>& events) {
   for (const mtrk::model::HopEvent& e : events) {
-    if (absl::Status st = mtrk::model::ValidateHopEvent(e); !st.ok()) {
+    absl::Status st = mtrk::model::ValidateHopEvent(e);
+    // The correlator must have repaired text that was not UTF-8 (Message::plain_text).
+    if (st.ok()) st = mtrk::model::ValidateHopEventText(e);
+    if (!st.ok()) {
       std::fprintf(stderr, "invalid event for %s: %s\n", e.queue_id.c_str(),
                    std::string(st.message()).c_str());
       std::abort();

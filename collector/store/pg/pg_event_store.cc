@@ -293,7 +293,8 @@ absl::Status Classify(PgPool::Lease& lease, absl::string_view what) {
 
 // libpq passes text parameters as C strings, so a NUL would silently cut the value short (and
 // PostgreSQL text cannot hold one anyway): refuse the batch instead of storing a truncated event.
-// XXX: model::ValidateHopEvent should reject NUL (and invalid UTF-8) for every collector store.
+// The ingest path refuses these earlier (model::ValidateHopEventText); this store checks again
+// because it is an edge of its own (its callers need not come through ingest).
 absl::Status CheckNoNul(const model::HopEvent& e) {
   const struct {
     absl::string_view name;

@@ -1,0 +1,65 @@
+// Text fields of hop events come from MTA logs, which promise no encoding: a remote server's
+// reply in Latin-1, an 8-bit local part, a stray NUL. Protobuf `string` fields and PostgreSQL
+// `text` both take only valid UTF-8 without NUL, and a single bad byte made the collector refuse
+// (or gRPC fail to parse) a whole batch. So the agent repairs such text where it builds an event,
+// and ValidateHopEvent refuses what is still bad, naming the field.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace mtrk::model {
+
+// Whether every byte is in 0x01..0x7F. Eight bytes at a time, the last word overlapping the one
+// before, so a field of any length costs a few instructions and no byte loop: this runs over
+// every text field of every event the agent builds and the collector takes (a byte loop, even
+// vectorised, was 9% of the agent's time with fields this short), and nearly all of it is ASCII.
+// For a word w, ((w - 0x01..01) | w) & 0x80..80 is non-zero exactly when some byte is 0 (the
+// subtraction borrows there; without a zero byte nothing borrows) or is 0x80 or above.
+inline bool IsAsciiWithoutNul(absl::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  if (n >= 8) {
+    constexpr uint64_t kOnes = 0x0101010101010101, kTops = 0x8080808080808080;
+    const auto word = [p](size_t at) {
+      uint64_t w;
+      std::memcpy(&w, p + at, sizeof(w));
+      return (w - kOnes) | w;
+    };
+    uint64_t bad = word(n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8) bad |= word(i);
+    return (bad & kTops) == 0;
+  }
+  if (n >= 4) {
+    constexpr uint32_t kOnes = 0x01010101, kTops = 0x80808080;
+    const auto word = [p](size_t at) {
+      uint32_t w;
+      std::memcpy(&w, p + at, sizeof(w));
+      return (w - kOnes) | w;
+    };
+    return ((word(0) | word(n - 4)) & kTops) == 0;
+  }
+  unsigned bad = 0;
+  for (size_t i = 0; i < n; ++i) bad |= (p[i] - 1u) | p[i];
+  return (bad & 0x80) == 0;
+}
+
+// IsLogText for text that is not all ASCII.
+bool IsMultiByteLogText(absl::string_view s);
+
+// True if `s` is valid UTF-8 (RFC 3629: no overlong forms, surrogates or code points above
+// U+10FFFF) and holds no NUL.
+inline bool IsLogText(absl::string_view s) { return IsAsciiWithoutNul(s) || IsMultiByteLogText(s); }
+
+// Makes *s pass IsLogText and fit `max_bytes`, and says whether it changed anything. Valid UTF-8
+// sequences are kept; every other byte is read as Latin-1 (the commonest legacy encoding in mail,
+// so "j\xfcrgen" becomes "jürgen", which staff can search for), and NUL becomes U+FFFD. If the
+// result outgrows max_bytes it is cut at a character boundary. Text that already passes is not
+// touched (and costs one pass over its bytes).
+bool RepairLogText(std::string* s, size_t max_bytes);
+
+}  // namespace mtrk::model
