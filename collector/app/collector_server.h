@@ -1,7 +1,6 @@
 // CollectorServer: the collector's gRPC server, serving mtrk.v1.Ingest and mtrk.v1.Lookup on
 // one address. Used by main and by in-process tests. Does not own the store, which must outlive
-// the server. Insecure credentials for now.
-// TODO: TLS with client certificates (agents, gateway), as the rest of common/net grows it.
+// the server. TLS with client certificates when given credentials (mtrk-collector --tls-*).
 #pragma once
 
 #include <memory>

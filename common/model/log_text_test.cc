@@ -32,6 +32,28 @@ TEST(LogTextTest, RefusesNulAndMalformedUtf8) {
   EXPECT_FALSE(IsLogText("\xff"));
 }
 
+TEST(LogTextTest, EveryLengthAndPositionOfABadByteIsFound) {
+  // The check reads 16, 8 or 4 bytes at a time with overlapping tails: a bad byte must be seen
+  // wherever it is, and a clean input of any length must pass.
+  for (size_t n = 0; n <= 70; ++n) {
+    const std::string clean(n, 'a');
+    EXPECT_TRUE(IsAsciiWithoutNul(clean)) << n;
+    for (size_t at = 0; at < n; ++at) {
+      for (const char bad : {'\0', '\x80', '\xff'}) {
+        std::string s = clean;
+        s[at] = bad;
+        EXPECT_FALSE(IsAsciiWithoutNul(s)) << n << " " << at << " " << int{bad};
+        EXPECT_FALSE(IsLogText(s)) << n << " " << at;
+      }
+      std::string s = clean;
+      s[at] = '\x7f';
+      EXPECT_TRUE(IsAsciiWithoutNul(s)) << n << " " << at;
+      s[at] = '\x01';
+      EXPECT_TRUE(IsAsciiWithoutNul(s)) << n << " " << at;
+    }
+  }
+}
+
 TEST(LogTextTest, RepairKeepsGoodTextAndReadsStrayBytesAsLatin1) {
   std::string good = "j\xc3\xbcrgen@a.example";
   EXPECT_FALSE(RepairLogText(&good, 512));
