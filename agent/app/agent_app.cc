@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/app/line_splitter.h"
+#include "agent/app/year_reference.h"
 #include "agent/correlate/correlator.h"
 #include "agent/parse/postfix/postfix_parser.h"
 #include "agent/parse/syslog_header.h"
@@ -55,7 +56,6 @@ absl::Status RunAgent(const AgentConfig& config, absl::Time reference, std::ostr
                       RunSummary* summary) {
   *summary = RunSummary{};
   summary->dry_run = config.dry_run;
-  const parse::SyslogHeaderParser headers({.zone = config.zone, .reference = reference});
   const std::unique_ptr<parse::LineParser> parser = parse::NewPostfixParser();
   correlate::CorrelatorOptions correlator_options;
   correlator_options.reporting_mta = config.reporting_mta;
@@ -86,6 +86,8 @@ absl::Status RunAgent(const AgentConfig& config, absl::Time reference, std::ostr
   };
 
   for (const std::string& path : config.files) {
+    const parse::SyslogHeaderParser headers(
+        {.zone = config.zone, .reference = YearReferenceOfFile(path, reference)});
     std::ifstream in(path);
     if (!in.is_open()) {
       const absl::Status error = absl::NotFoundError(absl::StrCat(path, ": cannot open"));

@@ -38,7 +38,8 @@ struct RunSummary {
 // One line: "mtrk-agent: files=1 lines=299 recognised=... skipped{...} events=... stored=...".
 std::string FormatSummary(const RunSummary& summary);
 
-// Runs the agent. `reference` is the time RFC 3164 years are inferred from (absl::Now() in main).
+// Runs the agent. `reference` is the clock (absl::Now() in main); RFC 3164 years of each file are
+// inferred from the earlier of it and the file's modification time (year_reference.h).
 // Events go to `out` as JSON lines under --dry-run. Returns the first error (unreadable file,
 // failed push) after doing all it could; the summary is filled either way.
 absl::Status RunAgent(const AgentConfig& config, absl::Time reference, std::ostream& out,

@@ -1,11 +1,15 @@
 #include "agent/app/agent_app.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agent/app/agent_config.h"
 #include "gmock/gmock.h"
@@ -102,6 +106,36 @@ TEST(AgentAppTest, MalformedLinesAreCountedAndSkipped) {
   EXPECT_EQ(summary.unrelated, 1);
   EXPECT_EQ(summary.too_long, 1);
   EXPECT_EQ(summary.events, 0);
+}
+
+TEST(AgentAppTest, YearOfAFileReadWholeComesFromItsModificationTime) {
+  // A log archived for almost two years: its "Jan  5" is the January before its mtime, not the
+  // one before the clock (kReference, November 2026), which would be a year off.
+  const std::string path = ::testing::TempDir() + "/archived.log";
+  {
+    std::ofstream f(path);
+    f << "Jan  5 10:00:00 mta-a postfix/smtpd[1]: 1A2B3C4D5E: client=h[192.0.2.1]\n"
+      << "Jan  5 10:00:01 mta-a postfix/qmgr[2]: 1A2B3C4D5E: from=<s@a.example>, size=1, "
+         "nrcpt=1 (queue active)\n"
+      << "Jan  5 10:00:02 mta-a postfix/local[3]: 1A2B3C4D5E: to=<r@a.example>, relay=local, "
+         "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
+      << "Jan  5 10:00:02 mta-a postfix/qmgr[2]: 1A2B3C4D5E: removed\n";
+  }
+  const absl::Time mtime =
+      absl::FromCivil(absl::CivilSecond(2025, 1, 6, 0, 0, 0), absl::UTCTimeZone());
+  const timespec times[2] = {absl::ToTimespec(mtime), absl::ToTimespec(mtime)};
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  AgentConfig config;
+  config.dry_run = true;
+  config.files = {path};
+  std::ostringstream out;
+  RunSummary summary;
+  ASSERT_OK(RunAgent(config, kReference, out, &summary));
+  EXPECT_EQ(summary.events, 1);
+  const absl::Time logged =
+      absl::FromCivil(absl::CivilSecond(2025, 1, 5, 10, 0, 2), absl::UTCTimeZone());
+  EXPECT_THAT(out.str(),
+              HasSubstr(absl::StrCat("\"event_time_us\":\"", absl::ToUnixMicros(logged), "\"")));
 }
 
 TEST(AgentAppTest, MissingFileIsAnErrorButOthersAreRead) {

@@ -17,6 +17,7 @@
 #include "agent/app/line_batch_pipeline.h"
 #include "agent/app/line_pipeline.h"
 #include "agent/app/line_splitter.h"
+#include "agent/app/year_reference.h"
 #include "agent/ship/collector_client.h"
 #include "agent/tail/follower.h"
 #include "common/base/status_macros.h"
@@ -119,6 +120,7 @@ absl::Status RunBackfill(const RunConfig& config, const std::vector<std::string>
   std::string buf(64 * 1024, '\0');
   for (size_t index = 0; index < ordered.size() && !stop.load() && lines.ok(); ++index) {
     const std::string& path = ordered[index];
+    lines.SetYearReference(YearReferenceOfFile(path, absl::Now()));
     // gzopen reads plain files transparently.
     gzFile in = gzopen(path.c_str(), "rb");
     if (in == nullptr) return absl::NotFoundError(absl::StrCat("backfill: cannot open ", path));

@@ -60,6 +60,8 @@ class LineBatchPipeline {
   // As LinePipeline::Feed; `raw` is copied, so its buffer may be reused when Feed returns.
   void Feed(absl::string_view raw, uint64_t position);
   void FeedTooLong();
+  // LinePipeline::SetYearReference, between lines: parsing runs on the caller's thread.
+  void SetYearReference(absl::Time reference) { pipeline_.SetYearReference(reference); }
   // End of input: waits for the worker to finish the queued batches, flushes the LinePipeline
   // (emits every open message) and gives the remaining events to the sink. Returns the sink's
   // first error. Idempotent.

@@ -41,6 +41,8 @@ LinePipeline::LinePipeline(const RunConfig& config, absl::Time reference, AgentM
     : metrics_(metrics),
       options_(options),
       idle_eviction_(config.idle_eviction),
+      zone_(config.zone),
+      year_reference_(reference),
       headers_({.zone = config.zone, .reference = reference}),
       parser_(parse::NewPostfixParser()),
       correlator_(CorrelatorOptionsOf(config)) {}
@@ -71,6 +73,12 @@ void LinePipeline::ValidateFrom(size_t first, std::vector<model::HopEvent>* out)
   metrics_.events.fetch_add(static_cast<int64_t>(kept - first), std::memory_order_relaxed);
   metrics_.events_text_repaired.store(correlator_.stats().text_repaired, std::memory_order_relaxed);
   out->resize(kept);
+}
+
+void LinePipeline::SetYearReference(absl::Time reference) {
+  if (absl::AbsDuration(reference - year_reference_) < absl::Minutes(1)) return;
+  year_reference_ = reference;
+  headers_ = parse::SyslogHeaderParser({.zone = zone_, .reference = reference});
 }
 
 void LinePipeline::FeedTooLong() {

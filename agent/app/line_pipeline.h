@@ -40,7 +40,7 @@ class LinePipeline {
     bool checkpoints = true;
   };
 
-  // `reference`: the time RFC 3164 years are inferred from.
+  // `reference`: the time RFC 3164 years are inferred from (year_reference.h).
   LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics)
       : LinePipeline(config, reference, metrics, Options{}) {}
   LinePipeline(const RunConfig& config, absl::Time reference, AgentMetrics& metrics,
@@ -70,6 +70,10 @@ class LinePipeline {
   void CorrelateLine(const ParsedLine& parsed, std::vector<model::HopEvent>* out);
   // A skipped over-long line still counts as read.
   void FeedTooLong();
+  // A new time to infer RFC 3164 years from (year_reference.h): the clock as a tail runs, or the
+  // next file's modification time. Between lines, on the thread that runs ParseLine. A move of
+  // less than a minute is ignored (it rebuilds the header parser and its hour cache).
+  void SetYearReference(absl::Time reference);
   // End of input (backfill): emits every open message.
   void Flush(std::vector<model::HopEvent>* out);
 
@@ -95,7 +99,9 @@ class LinePipeline {
   AgentMetrics& metrics_;
   const Options options_;
   const absl::Duration idle_eviction_;
-  const parse::SyslogHeaderParser headers_;
+  const absl::TimeZone zone_;
+  absl::Time year_reference_;
+  parse::SyslogHeaderParser headers_;
   const std::unique_ptr<parse::LineParser> parser_;
   correlate::Correlator correlator_;
   absl::Time latest_time_ = absl::InfinitePast();

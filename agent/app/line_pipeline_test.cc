@@ -170,5 +170,47 @@ TEST(LinePipelineTest, EightBitLogTextIsRepairedNotLost) {
   EXPECT_EQ(Ids(replay), Ids(events));
 }
 
+TEST(LinePipelineTest, YearReferenceFollowsTheClockOfATail) {
+  // An agent started on 24 November and still running at Christmas and after New Year: with the
+  // reference fixed at the start, "Dec 26" lines (more than 31 days after it) became last year's.
+  const auto utc = [](int y, int mo, int d, int h) {
+    return absl::FromCivil(absl::CivilSecond(y, mo, d, h, 0, 0), absl::UTCTimeZone());
+  };
+  const auto message = [](absl::string_view stamp, absl::string_view qid) {
+    return std::vector<std::string>{
+        absl::StrCat(stamp, " mta-a postfix/smtpd[1]: ", qid, ": client=h[192.0.2.1]"),
+        absl::StrCat(stamp, " mta-a postfix/qmgr[2]: ", qid,
+                     ": from=<s@a.example>, size=1, nrcpt=1 (queue active)"),
+        absl::StrCat(stamp, " mta-a postfix/local[3]: ", qid,
+                     ": to=<r@a.example>, relay=local, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+                     "status=sent (delivered to mailbox)"),
+        absl::StrCat(stamp, " mta-a postfix/qmgr[2]: ", qid, ": removed"),
+    };
+  };
+  AgentMetrics metrics;
+  LinePipeline pipeline(RunConfig{}, utc(2026, 11, 24, 12), metrics);
+  std::vector<model::HopEvent> events;
+  uint64_t position = 0;
+  const auto feed = [&](const std::vector<std::string>& lines) {
+    for (const std::string& line : lines) pipeline.Feed(line, position++, &events);
+  };
+  pipeline.SetYearReference(utc(2026, 12, 26, 10));
+  feed(message("Dec 26 10:00:00", "1A2B3C4D5E"));
+  pipeline.SetYearReference(utc(2027, 1, 5, 10));
+  feed(message("Jan  5 10:00:00", "2A2B3C4D5E"));
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].event_time, utc(2026, 12, 26, 10));
+  EXPECT_EQ(events[1].event_time, utc(2027, 1, 5, 10));
+
+  // What the fixed reference did (and a file read whole still does, from its mtime).
+  LinePipeline fixed(RunConfig{}, utc(2026, 11, 24, 12), metrics);
+  std::vector<model::HopEvent> old;
+  for (const std::string& line : message("Dec 26 10:00:00", "3A2B3C4D5E")) {
+    fixed.Feed(line, position++, &old);
+  }
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].event_time, utc(2025, 12, 26, 10));
+}
+
 }  // namespace
 }  // namespace mtrk::agent::app

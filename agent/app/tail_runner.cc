@@ -218,6 +218,7 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
     }
     if (paused) spdlog::info("agent: spool has room again; reading resumed");
     paused = false;
+    pipeline.SetYearReference(absl::Now());  // years of RFC 3164 lines: see year_reference.h
     absl::StatusOr<size_t> n = follower.Poll(sink, 4 * config.batch_events);
     if (!n.ok()) {
       spdlog::error("agent: {}", n.status().ToString());
