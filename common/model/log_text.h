@@ -31,14 +31,15 @@ inline bool IsAsciiWithoutNul(absl::string_view s) {
   const size_t n = s.size();
 #if defined(__SSE2__)
   if (n >= 16) {
+    // As signed bytes, exactly 0x01..0x7F are greater than 0: one compare and one AND per 16
+    // bytes, a chain of one instruction per step.
     const __m128i zero = _mm_setzero_si128();
-    const auto bad = [p, zero](size_t at) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at));
-      return _mm_or_si128(v, _mm_cmpeq_epi8(v, zero));  // top bit: >= 0x80, or 0
+    const auto good = [p, zero](size_t at) {
+      return _mm_cmpgt_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + at)), zero);
     };
-    __m128i acc = bad(n - 16);
-    for (size_t i = 0; i + 16 < n; i += 16) acc = _mm_or_si128(acc, bad(i));
-    return _mm_movemask_epi8(acc) == 0;
+    __m128i all = good(n - 16);
+    for (size_t i = 0; i + 16 < n; i += 16) all = _mm_and_si128(all, good(i));
+    return _mm_movemask_epi8(all) == 0xffff;
   }
 #endif
   if (n >= 8) {
