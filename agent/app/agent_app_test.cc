@@ -33,6 +33,23 @@ const absl::Time kReference =
 
 absl::StatusOr<AgentConfig> Flags(std::vector<const char*> args) { return ParseFlags(args); }
 
+// Writes `text` to a file under the test's temp dir and returns its path.
+std::string WriteLog(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// RunAgent --dry-run over `files`: the JSON lines it printed.
+std::string DryRun(std::vector<std::string> files, RunSummary* summary) {
+  AgentConfig config;
+  config.dry_run = true;
+  config.files = std::move(files);
+  std::ostringstream out;
+  EXPECT_OK(RunAgent(config, kReference, out, summary));
+  return out.str();
+}
+
 TEST(AgentConfigTest, ParsesAllFlags) {
   ASSERT_OK_AND_ASSIGN(
       const AgentConfig c,
@@ -85,21 +102,16 @@ TEST(AgentAppTest, DryRunOnBothLabLogsHasNoMalformedLines) {
 }
 
 TEST(AgentAppTest, MalformedLinesAreCountedAndSkipped) {
-  const std::string path = ::testing::TempDir() + "/malformed.log";
-  {
-    std::ofstream f(path);
-    f << "not a syslog line\n"
-      << "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: 336F1A7420B: to=<u@c.example>, "
-         "status=deferred\n"
-      << "Nov 23 06:27:05 mta-a postfix-a/smtpd[7707]: connect from localhost[127.0.0.1]\n"
-      << std::string(kMaxLineBytes + 1, 'x') << "\n";
-  }
-  AgentConfig config;
-  config.dry_run = true;
-  config.files = {path};
-  std::ostringstream out;
+  const std::string path = WriteLog(
+      "malformed.log",
+      absl::StrCat(
+          "not a syslog line\n",
+          "Nov 23 06:27:04 mta-a postfix-a/smtp[7711]: 336F1A7420B: to=<u@c.example>, "
+          "status=deferred\n",
+          "Nov 23 06:27:05 mta-a postfix-a/smtpd[7707]: connect from localhost[127.0.0.1]\n",
+          std::string(kMaxLineBytes + 1, 'x'), "\n"));
   RunSummary summary;
-  ASSERT_OK(RunAgent(config, kReference, out, &summary));
+  DryRun({path}, &summary);
   EXPECT_EQ(summary.lines, 4);
   EXPECT_EQ(summary.bad_header, 1);
   EXPECT_EQ(summary.malformed, 1);
@@ -111,30 +123,24 @@ TEST(AgentAppTest, MalformedLinesAreCountedAndSkipped) {
 TEST(AgentAppTest, YearOfAFileReadWholeComesFromItsModificationTime) {
   // A log archived for almost two years: its "Jan  5" is the January before its mtime, not the
   // one before the clock (kReference, November 2026), which would be a year off.
-  const std::string path = ::testing::TempDir() + "/archived.log";
-  {
-    std::ofstream f(path);
-    f << "Jan  5 10:00:00 mta-a postfix/smtpd[1]: 1A2B3C4D5E: client=h[192.0.2.1]\n"
-      << "Jan  5 10:00:01 mta-a postfix/qmgr[2]: 1A2B3C4D5E: from=<s@a.example>, size=1, "
-         "nrcpt=1 (queue active)\n"
-      << "Jan  5 10:00:02 mta-a postfix/local[3]: 1A2B3C4D5E: to=<r@a.example>, relay=local, "
-         "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
-      << "Jan  5 10:00:02 mta-a postfix/qmgr[2]: 1A2B3C4D5E: removed\n";
-  }
+  const std::string path = WriteLog(
+      "archived.log",
+      "Jan  5 10:00:00 mta-a postfix/smtpd[1]: 1A2B3C4D5E: client=h[192.0.2.1]\n"
+      "Jan  5 10:00:01 mta-a postfix/qmgr[2]: 1A2B3C4D5E: from=<s@a.example>, size=1, nrcpt=1 "
+      "(queue active)\n"
+      "Jan  5 10:00:02 mta-a postfix/local[3]: 1A2B3C4D5E: to=<r@a.example>, relay=local, "
+      "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (delivered to mailbox)\n"
+      "Jan  5 10:00:02 mta-a postfix/qmgr[2]: 1A2B3C4D5E: removed\n");
   const absl::Time mtime =
       absl::FromCivil(absl::CivilSecond(2025, 1, 6, 0, 0, 0), absl::UTCTimeZone());
   const timespec times[2] = {absl::ToTimespec(mtime), absl::ToTimespec(mtime)};
   ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
-  AgentConfig config;
-  config.dry_run = true;
-  config.files = {path};
-  std::ostringstream out;
   RunSummary summary;
-  ASSERT_OK(RunAgent(config, kReference, out, &summary));
+  const std::string json = DryRun({path}, &summary);
   EXPECT_EQ(summary.events, 1);
   const absl::Time logged =
       absl::FromCivil(absl::CivilSecond(2025, 1, 5, 10, 0, 2), absl::UTCTimeZone());
-  EXPECT_THAT(out.str(),
+  EXPECT_THAT(json,
               HasSubstr(absl::StrCat("\"event_time_us\":\"", absl::ToUnixMicros(logged), "\"")));
 }
 
