@@ -17,6 +17,23 @@
 #include "absl/strings/string_view.h"
 
 namespace mtrk::model {
+namespace log_text_internal {
+
+template <typename Word>
+inline constexpr Word kOnes = static_cast<Word>(~Word{0}) / 0xff;  // 0x01 in every byte
+template <typename Word>
+inline constexpr Word kTops = kOnes<Word> * 0x80;
+
+// The word at p + at, with the top bit of each byte that is 0 or 0x80 and above set (among
+// others): ((w - 0x01..01) | w), see IsAsciiWithoutNul.
+template <typename Word>
+inline Word Flags(const unsigned char* p, size_t at) {
+  Word w;
+  std::memcpy(&w, p + at, sizeof(w));
+  return (w - kOnes<Word>) | w;
+}
+
+}  // namespace log_text_internal
 
 // Whether every byte is in 0x01..0x7F. This runs over every log line the agent reads and every
 // text field of every event the collector takes, and nearly all of it is ASCII; a byte loop
@@ -42,25 +59,15 @@ inline bool IsAsciiWithoutNul(absl::string_view s) {
     return _mm_movemask_epi8(all) == 0xffff;
   }
 #endif
+  using log_text_internal::Flags;
+  using log_text_internal::kTops;
   if (n >= 8) {
-    constexpr uint64_t kOnes = 0x0101010101010101, kTops = 0x8080808080808080;
-    const auto word = [p](size_t at) {
-      uint64_t w;
-      std::memcpy(&w, p + at, sizeof(w));
-      return (w - kOnes) | w;
-    };
-    uint64_t bad = word(n - 8);
-    for (size_t i = 0; i + 8 < n; i += 8) bad |= word(i);
-    return (bad & kTops) == 0;
+    uint64_t bad = Flags<uint64_t>(p, n - 8);
+    for (size_t i = 0; i + 8 < n; i += 8) bad |= Flags<uint64_t>(p, i);
+    return (bad & kTops<uint64_t>) == 0;
   }
   if (n >= 4) {
-    constexpr uint32_t kOnes = 0x01010101, kTops = 0x80808080;
-    const auto word = [p](size_t at) {
-      uint32_t w;
-      std::memcpy(&w, p + at, sizeof(w));
-      return (w - kOnes) | w;
-    };
-    return ((word(0) | word(n - 4)) & kTops) == 0;
+    return ((Flags<uint32_t>(p, 0) | Flags<uint32_t>(p, n - 4)) & kTops<uint32_t>) == 0;
   }
   unsigned bad = 0;
   for (size_t i = 0; i < n; ++i) bad |= (p[i] - 1u) | p[i];
