@@ -235,17 +235,21 @@ absl::StatusOr<bool> Follower::TakeCopyOfEmptyFile() {
     ++stats_.truncations;
     spdlog::info("tail: {} was copied to {} and truncated before we read it; reading the copy",
                  options_.path, f.name);
-    // As for any copytruncate: the copy is our file under another inode, read from our offset
-    // (0), then the newer siblings and the path (SwitchToNext).
-    CloseCurrent();
-    fd_ = std::exchange(f.fd, -1);
-    live_ = false;
+    // As for any copytruncate: read from our offset (0), then the newer siblings and the path
+    // (SwitchToNext).
     siblings_at_empty_open_.reset();
-    CloseAll(files);
+    ContinueInCopy(f, files);
     return true;
   }
   CloseAll(files);
   return false;
+}
+
+void Follower::ContinueInCopy(RotatedFile& copy, std::vector<RotatedFile>& files) {
+  CloseCurrent();
+  fd_ = std::exchange(copy.fd, -1);
+  live_ = false;
+  CloseAll(files);
 }
 
 std::vector<std::string> Follower::RotatedNames() const {
@@ -560,12 +564,9 @@ absl::StatusOr<bool> Follower::CheckRotation(const LineSink& sink) {
       // An empty head would match any file: such a copy cannot be told apart.
       if (current.head_len > 0 && MatchesHead(f.fd, current) &&
           f.st.st_size >= static_cast<off_t>(read_end)) {
-        CloseCurrent();
-        fd_ = std::exchange(f.fd, -1);
-        live_ = false;
         spdlog::info("tail: {} truncated (copytruncate); reading the rest from {}", options_.path,
                      f.name);
-        CloseAll(files);
+        ContinueInCopy(f, files);
         return true;
       }
     }

@@ -146,6 +146,10 @@ class Follower {
   // among siblings_at_empty_open_, not our own inode), it is a copytruncate copy of what was
   // written to ours before we read any of it: reads it first (true). See the header comment.
   absl::StatusOr<bool> TakeCopyOfEmptyFile();
+  // copytruncate: the current file goes on in `copy`, one of `files` (which this closes), at the
+  // same offsets, so seq_, offset_ and buffer_ stay: the copy is the same file under another
+  // inode (CheckRotation, TakeCopyOfEmptyFile).
+  void ContinueInCopy(RotatedFile& copy, std::vector<RotatedFile>& files);
   // The current (rotated) file is finished: goes on with the oldest sibling newer than it, or
   // the path. False if there is nothing to go on with yet (the path is not recreated).
   absl::StatusOr<bool> SwitchToNext();

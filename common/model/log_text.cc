@@ -52,7 +52,6 @@ bool RepairLogText(std::string* s, size_t max_bytes) {
   for (size_t i = 0; i < n;) {
     size_t len = 1;
     if (p[i] == 0) {
-      len = 1;
       if (out.size() + 3 > max_bytes) break;
       out.append("\xef\xbf\xbd");  // U+FFFD
     } else if (p[i] < 0x80) {
@@ -62,7 +61,7 @@ bool RepairLogText(std::string* s, size_t max_bytes) {
       if (out.size() + len > max_bytes) break;
       out.append(s->data() + i, len);
     } else {
-      len = 1;  // Latin-1: U+0080..U+00FF in two bytes
+      len = 1;  // not UTF-8 (MultiByteLength said 0): Latin-1, U+0080..U+00FF in two bytes
       if (out.size() + 2 > max_bytes) break;
       out.push_back(static_cast<char>(0xc0 | (p[i] >> 6)));
       out.push_back(static_cast<char>(0x80 | (p[i] & 0x3f)));
