@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/model/log_text.h"
 
 namespace mtrk::agent::correlate {
 namespace {
@@ -302,7 +303,11 @@ void Correlator::Add(const parse::LogLine& line, const parse::LineFact& fact, ui
     Message& m = Open(line, f->queue_id);
     if (!f->resent || m.message_id.empty()) Assign(&m.message_id, f->message_id);
   } else if (auto* f = std::get_if<parse::TrackingHeaderSeen>(&fact)) {
-    Open(line, f->queue_id).tracking = f->header;
+    Message& m = Open(line, f->queue_id);
+    m.tracking = f->header;
+    // The ENVID is xtext-decoded: "+E9" or "+00" in an all-ASCII line becomes a byte that is not
+    // (found by the correlator fuzzer), so the line's plain_text does not vouch for it.
+    m.plain_text &= model::IsAsciiWithoutNul(f->header.envid);
   } else if (auto* f = std::get_if<parse::MessageQueued>(&fact)) {
     Message& m = Open(line, f->queue_id);
     Assign(&m.sender, f->sender);
