@@ -9,7 +9,9 @@
 #
 # The second argument is a log file, or a generator script run as `GENERATOR MESSAGES > file`
 # (default: bench/gen_postfix_log.py, our own). pflogsumm comes from Debian's pflogsumm package;
-# if it is missing and we are root, it is installed with apt-get. The file is read once by `cat`
+# if it is missing and we are root, it is installed with apt-get. When postfix_floor_bench sits
+# beside BENCH_BINARY (or FLOOR=path names it), the lower bound is timed too, stage by stage: its
+# CPU seconds halved is the least wall time two cores could take (bench/postfix_floor_bench.cc). The file is read once by `cat`
 # first so every tool runs from the page cache; each tool runs twice and the faster run counts.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -66,11 +68,21 @@ if command -v pflogsumm > /dev/null; then
   measure pflogsumm pflogsumm "$log"
 fi
 
+floor=${FLOOR:-$(dirname "$bench")/postfix_floor_bench}
+have_floor=0
+if [[ -x "$floor" ]]; then
+  have_floor=1
+  measure floor-lines "$floor" "$log" --lines-only
+  measure floor-parse "$floor" "$log" --no-events
+  measure floor-events "$floor" "$log" --no-ids
+  measure floor "$floor" "$log"
+fi
+
 wc_s=$(cat "$work/wc.s")
 mtrk_s=$(cat "$work/mtrk.s")
 printf 'file: %s (%s lines, %s bytes)\n' "$log" "$lines" "$bytes"
 printf '%-10s %10s %10s %12s %14s\n' tool wall_s cpu_s peak_rss_mb lines_per_wall_s
-for name in wc mtrk mtrk-1t pflogsumm; do
+for name in wc mtrk mtrk-1t pflogsumm floor-lines floor-parse floor-events floor; do
   [[ -f "$work/$name.s" ]] || continue
   awk -v n="$name" -v s="$(cat "$work/$name.s")" -v c="$(cat "$work/$name.cpu")" \
     -v kb="$(cat "$work/$name.kb")" -v l="$lines" \
@@ -85,6 +97,17 @@ ratio "mtrk / wc -l, wall (goal <= 3x)" "$work/mtrk.s" "$work/wc.s"
 ratio "mtrk / wc -l, cpu" "$work/mtrk.cpu" "$work/wc.cpu"
 ratio "mtrk-1t / wc -l, cpu" "$work/mtrk-1t.cpu" "$work/wc.cpu"
 ratio "mtrk / wc -l, peak RSS" "$work/mtrk.kb" "$work/wc.kb"
+if [[ $have_floor == 1 ]]; then
+  # Each stage's CPU seconds on top of the one before; the whole floor's on two ideal cores.
+  awk -v a="$(cat "$work/floor-lines.cpu")" -v b="$(cat "$work/floor-parse.cpu")" \
+    -v c="$(cat "$work/floor-events.cpu")" -v d="$(cat "$work/floor.cpu")" \
+    -v w="$(cat "$work/wc.s")" 'BEGIN {
+      printf "floor cpu_s by stage: lines %.2f, +parse/correlate %.2f, +events %.2f, +ids %.2f\n",
+        a, b - a, c - b, d - c
+      printf "floor / wc -l, wall on two ideal cores (cpu / 2): %.2fx (budget of the goal: 3x)\n",
+        (w > 0 ? d / 2 / w : 0)
+    }'
+fi
 if [[ $have_pflogsumm == 1 ]]; then
   ratio "pflogsumm / mtrk, wall (goal >= 50x)" "$work/pflogsumm.s" "$work/mtrk.s"
   ratio "pflogsumm / mtrk, cpu" "$work/pflogsumm.cpu" "$work/mtrk.cpu"
