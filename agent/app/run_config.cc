@@ -111,6 +111,7 @@ absl::Status ParseInto(const YAML::Node& root, RunConfig* c) {
         }
         if (key == "max_line_bytes") return size(&c->max_line_bytes)(full, n);
         if (key == "poll_interval") return dur(&c->poll_interval)(full, n);
+        if (key == "rotate_grace") return dur(&c->rotate_grace)(full, n);
         if (key == "inotify") {
           absl::StatusOr<std::string> v = Scalar(n, full);
           if (!v.ok()) return v.status();
@@ -286,6 +287,7 @@ std::string DefaultsYaml() {
       "  timezone: ",
       d.timezone, "\n", "  max_line_bytes: ", d.max_line_bytes, "\n",
       "  poll_interval: ", absl::FormatDuration(d.poll_interval), "\n",
+      "  rotate_grace: ", absl::FormatDuration(d.rotate_grace), "\n",
       "  inotify: ", d.inotify ? "true" : "false", "\n",
       "postfix:\n"
       "  reporting_mta: \"\"      # default: each line's syslog host\n"

@@ -35,6 +35,9 @@ struct RunConfig {
   // Without inotify (or as a safety net with it): how often to look at EOF.
   absl::Duration poll_interval = absl::Milliseconds(200);
   bool inotify = true;  // wake on writes and rotations at once; polling stays the fallback
+  // After a rename+create rotation, how long the old file must be quiet before the agent
+  // leaves it: rsyslog writes it until logrotate's postrotate HUP (tail::FollowerOptions).
+  absl::Duration rotate_grace = absl::Seconds(1);
   // postfix:
   std::string reporting_mta;  // empty: each line's syslog host
   std::vector<std::string> tracked_next_hops;

@@ -121,7 +121,8 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
   tail::Follower follower({.path = config.log_path,
                            .rotated = config.rotated,
                            .max_line_bytes = config.max_line_bytes,
-                           .inotify = config.inotify});
+                           .inotify = config.inotify,
+                           .rotate_grace = config.rotate_grace});
   const std::optional<StoredCheckpoint> stored = ParseCheckpoint(spool->checkpoint());
   std::optional<tail::TailCheckpoint> checkpoint;
   if (stored.has_value()) {

@@ -152,12 +152,21 @@ void Follower::WatchCurrent() {
   stats_.inotify = dir_watch_ >= 0 && file_watch_ >= 0;
 }
 
+absl::Time Follower::RotationDue() const {
+  if (!pending_rotation_.has_value()) return absl::InfiniteFuture();
+  return std::min(pending_rotation_->changed + options_.rotate_grace,
+                  pending_rotation_->seen + kMaxRotateWait);
+}
+
 bool Follower::WaitForChange(absl::Duration timeout) {
+  absl::Time end = absl::Now() + timeout;
+  // A rotation's grace ending is a change too: the caller polls, and Poll moves on.
+  const bool grace_ends_first = RotationDue() < end;
+  if (grace_ends_first) end = RotationDue();
   if (inotify_fd_ < 0) {
-    absl::SleepFor(timeout);
-    return false;
+    absl::SleepFor(std::max(end - absl::Now(), absl::ZeroDuration()));
+    return grace_ends_first;
   }
-  const absl::Time end = absl::Now() + timeout;
   for (;;) {
     const absl::Duration left = std::max(end - absl::Now(), absl::ZeroDuration());
     struct pollfd p = {.fd = inotify_fd_, .events = POLLIN, .revents = 0};
@@ -196,7 +205,7 @@ bool Follower::WaitForChange(absl::Duration timeout) {
       if (dir_watch_ < 0) WatchDirectory();
       return true;
     }
-    if (absl::Now() >= end) return false;
+    if (absl::Now() >= end) return grace_ends_first;
   }
 }
 
@@ -211,6 +220,7 @@ absl::Status Follower::OpenCurrent(int fd, uint64_t offset, bool live) {
   if (!id.ok()) return id.status();
   identities_[seq_] = *id;
   siblings_at_empty_open_.reset();
+  pending_rotation_.reset();
   if (live_ && offset == 0 && id->head_len == 0) siblings_at_empty_open_ = SiblingInodes();
   if (live_) WatchCurrent();
   return absl::OkStatus();
@@ -539,15 +549,38 @@ absl::StatusOr<bool> Follower::CheckRotation(const LineSink& sink) {
   }
   const bool path_exists = stat(options_.path.c_str(), &path_st) == 0;
   if (path_exists && (path_st.st_ino != fd_st.st_ino || path_st.st_dev != fd_st.st_dev)) {
-    // Renamed away and recreated: the old file is now a rotated one. Read it to its end through
-    // our descriptor (the writer may have added lines since our last read), then whatever was
-    // rotated after it, then the path. XXX: a writer that still appends to the old file after we
-    // left it (syslog before its HUP) loses those lines; rotate_grace would cover it.
+    // Renamed away and recreated: the old file is now a rotated one. Its writer may still append
+    // to it until it reopens (rsyslog until logrotate's HUP reaches it, which comes after the
+    // new file exists): stay on it until it has not changed for rotate_grace.
+    if (options_.rotate_grace > absl::ZeroDuration()) {
+      const absl::Time now = absl::Now();
+      if (!pending_rotation_.has_value()) {
+        pending_rotation_ = PendingRotation{
+            .size = fd_st.st_size, .size_at_rotation = fd_st.st_size, .changed = now, .seen = now};
+        spdlog::info("tail: {} rotated (new inode); reading the old file until it is quiet for {}",
+                     options_.path, absl::FormatDuration(options_.rotate_grace));
+        return false;
+      }
+      if (pending_rotation_->size != fd_st.st_size) {
+        pending_rotation_->size = fd_st.st_size;
+        pending_rotation_->changed = now;
+      }
+      if (now < RotationDue()) return false;
+      const off_t late = pending_rotation_->size - pending_rotation_->size_at_rotation;
+      pending_rotation_.reset();
+      if (late > 0) {
+        stats_.late_bytes += late;
+        spdlog::info("tail: {} bytes were written to the rotated file after its rotation", late);
+      }
+    }
+    // Read it to its end through our descriptor, then whatever was rotated after it, then the
+    // path. A writer that appends to it even later loses those lines (kMaxRotateWait).
     live_ = false;
     ++stats_.rotations;
     spdlog::info("tail: {} rotated (new inode); reading the old file to its end", options_.path);
     return true;
   }
+  pending_rotation_.reset();  // the path is ours again (or gone): nothing to wait for
   const uint64_t read_end = offset_ + buffer_.size();
   // Shrunk, or (written past our offset again before we looked) a different head.
   const FileIdentity current = identities_[seq_];

@@ -69,12 +69,23 @@ struct FollowerOptions {
   size_t max_line_bytes = 64 * 1024;
   size_t read_bytes = 64 * 1024;  // per read(2)
   bool inotify = true;            // false: WaitForChange() just sleeps (polling only)
+  // After a rename+create rotation, how long the old file must stay unchanged before the
+  // follower leaves it for the new one. The writer appends to the old file until it reopens:
+  // rsyslog until logrotate's postrotate HUP reaches it, after logrotate has already created
+  // the new file. Zero: leave at once. Never longer than kMaxRotateWait after the rotation.
+  absl::Duration rotate_grace = absl::ZeroDuration();
 };
+
+// A writer that never goes quiet on the old file does not hold the new one back longer.
+inline constexpr absl::Duration kMaxRotateWait = absl::Minutes(1);
 
 struct FollowerStats {
   int64_t rotations = 0;  // renames and truncations noticed
   int64_t truncations = 0;
   int64_t rotated_files = 0;  // rotated siblings read after the one we were in (missed rotations)
+  // Bytes written to a renamed file after its rotation was seen, read during rotate_grace (lost
+  // without it).
+  int64_t late_bytes = 0;
   int64_t too_long = 0;
   int64_t bytes = 0;
   bool inotify = false;  // watches in place
@@ -115,7 +126,9 @@ class Follower {
   absl::StatusOr<size_t> Poll(const LineSink& sink, size_t max_lines);
 
   // Blocks until inotify reports a change to the file or to a rotated name beside it (true), or
-  // `timeout` passes (false). Without inotify, sleeps `timeout`. Spurious wakeups are possible.
+  // `timeout` passes (false). Without inotify, sleeps `timeout`. Also returns true, early, when
+  // the rotate_grace of a rotation ends (Poll then moves to the new file). Spurious wakeups are
+  // possible.
   bool WaitForChange(absl::Duration timeout);
 
   // Encoded position of the first byte not yet delivered as part of a complete line.
@@ -174,6 +187,18 @@ class Follower {
   // siblings (device, inode) at that time. An empty head matches every file, so a copytruncate
   // then shows no truncation at all; a new sibling is the only sign (TakeCopyOfEmptyFile).
   std::optional<std::set<std::pair<dev_t, ino_t>>> siblings_at_empty_open_;
+  // A rename+create rotation seen while the old file (still fd_, still live_) may be written
+  // (rotate_grace): its size when last looked at, when that size last changed, when the
+  // rotation was first seen.
+  struct PendingRotation {
+    off_t size = 0;
+    off_t size_at_rotation = 0;
+    absl::Time changed;
+    absl::Time seen;
+  };
+  std::optional<PendingRotation> pending_rotation_;
+  // When the pending rotation's grace ends; InfiniteFuture if none is pending.
+  absl::Time RotationDue() const;
   FollowerStats stats_;
   int inotify_fd_ = -1;
   int dir_watch_ = -1;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -81,6 +84,52 @@ TEST_F(FollowerTest, RenameAndCreateReadsTheOldFileToItsEndFirst) {
   EXPECT_THAT(PollAll(f), ElementsAre("a2", "b1"));
   EXPECT_EQ(f.stats().rotations, 1);
   EXPECT_GT(positions_[2], positions_[1]);  // positions grow across files
+}
+
+// logrotate with `create` and rsyslog: the file is renamed and recreated, and rsyslog goes on
+// appending to the renamed one until the postrotate HUP reaches it. Without a grace those lines
+// were lost (the follower had already left the old file).
+TEST_F(FollowerTest, LinesWrittenToTheRenamedFileBeforeTheWriterReopensAreRead) {
+  Append("a1\n");
+  FollowerOptions o = Opts();
+  o.rotate_grace = absl::Milliseconds(300);
+  Follower f(o);
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("");  // logrotate's `create`
+  EXPECT_THAT(PollAll(f), ElementsAre());
+  Append("a2\n", path_ + ".1");  // the writer, before its HUP
+  EXPECT_THAT(PollAll(f), ElementsAre("a2"));
+  Append("b1\n");                              // after the HUP: the new file
+  Append("a3\n", path_ + ".1");                // a line still in flight
+  EXPECT_THAT(PollAll(f), ElementsAre("a3"));  // still on the old file: it is not quiet yet
+  // WaitForChange wakes when the grace ends, although nothing is written any more (the first
+  // calls may return at once for the inotify events of the appends above).
+  const absl::Time start = absl::Now();
+  std::vector<std::string> after;
+  while (after.empty() && absl::Now() - start < absl::Seconds(5)) {
+    f.WaitForChange(absl::Seconds(30));
+    after = PollAll(f);
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_THAT(after, ElementsAre("b1"));
+  EXPECT_EQ(f.stats().rotations, 1);
+  EXPECT_EQ(f.stats().late_bytes, 6);  // "a2\n", "a3\n"
+  EXPECT_TRUE(std::is_sorted(positions_.begin(), positions_.end()));
+}
+
+TEST_F(FollowerTest, WithoutGraceTheRenamedFileIsLeftAtOnce) {
+  Append("a1\n");
+  Follower f(Opts());  // rotate_grace 0
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("b1\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("b1"));
+  Append("a2\n", path_ + ".1");  // the limit rotate_grace removes: never read
+  Append("b2\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("b2"));
 }
 
 TEST_F(FollowerTest, CopyTruncateReadsTheTailFromTheCopy) {

@@ -164,6 +164,20 @@ class LogWriter {
     ++rotations_;
   }
 
+  // What logrotate's `create` does to a file rsyslog writes: rename it and create a new, empty
+  // one at once; the writer goes on appending to the renamed file until Hup().
+  void RenameAndCreate() {
+    std::error_code ec;
+    Shift();
+    std::filesystem::rename(path_, path_ + ".1", ec);
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) std::abort();
+    ::close(fd);
+    ++rotations_;
+  }
+  // logrotate's postrotate HUP reaching the writer: it reopens the path.
+  void Hup() { Reopen(); }
+
   std::vector<std::string> lines() const {
     absl::MutexLock lock(&mu_);
     return lines_;
@@ -649,6 +663,28 @@ TEST_F(AgentRuntimeTest, InotifyWakesTheAgentWithoutPolling) {
   EXPECT_EQ(MetricValue(text, "mtrk_agent_events_quarantined_total"), 0);
   EXPECT_GE(MetricValue(text, "mtrk_agent_ship_lag_seconds"), 0);
   EXPECT_EQ(agent_->Stop(SIGTERM), 0);  // stops within its 50 ms steps, not after the hour
+}
+
+// logrotate with `create`, and rsyslog: between the new file's creation and the postrotate HUP,
+// rsyslog still appends to the renamed file. The agent (log.rotate_grace, 1 s by default) stays
+// on the renamed file until it has been quiet that long; before, it left at once and those lines
+// were lost.
+TEST_F(AgentRuntimeTest, LinesWrittenToTheRenamedFileBeforeTheWritersHupAreKept) {
+  StartCollector();
+  WriteConfig();
+  LogWriter writer(log_path());
+  writer.WriteMessages(10);
+  StartAgent();
+  ASSERT_EQ(WaitForLinesRead(static_cast<int64_t>(writer.lines().size()), absl::Seconds(30)),
+            static_cast<int64_t>(writer.lines().size()));
+  writer.RenameAndCreate();
+  absl::SleepFor(absl::Milliseconds(300));  // the agent sees the new file
+  writer.WriteMessages(20);                 // still to the renamed file
+  absl::SleepFor(absl::Milliseconds(300));
+  writer.Hup();
+  writer.WriteMessages(20);
+  ExpectExactly(writer.lines(), "create-then-hup");
+  EXPECT_EQ(agent_->Stop(SIGTERM), 0);
 }
 
 TEST_F(AgentRuntimeTest, MutualTlsRefusesClientsWithoutAValidCertificate) {
