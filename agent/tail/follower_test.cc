@@ -119,6 +119,31 @@ TEST_F(FollowerTest, LinesWrittenToTheRenamedFileBeforeTheWriterReopensAreRead) 
   EXPECT_TRUE(std::is_sorted(positions_.begin(), positions_.end()));
 }
 
+// `postfix logrotate` (maillog_file): mv to a dated name, HUP (postlogd creates the new file when
+// it reopens), a second later gzip of the renamed file, which unlinks it.
+TEST_F(FollowerTest, PostfixLogrotateIsFollowedWithoutLossOrRepeat) {
+  Append("a1\n");
+  FollowerOptions o = Opts();
+  o.rotate_grace = absl::Milliseconds(200);
+  Follower f(o);
+  ASSERT_TRUE(f.Start(std::nullopt).ok());
+  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  const std::string rotated = path_ + ".20261124-093000";
+  std::filesystem::rename(path_, rotated);
+  Append("a2\n", rotated);  // before postlogd reopens: no file at the path meanwhile
+  EXPECT_THAT(PollAll(f), ElementsAre("a2"));
+  Append("b1\n");                          // reopened: the new file
+  EXPECT_THAT(PollAll(f), ElementsAre());  // within the grace
+  std::ofstream(rotated + ".gz") << "\x1f\x8b not read";
+  std::filesystem::remove(rotated);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_THAT(PollAll(f), ElementsAre("b1"));
+  Append("b2\n");
+  EXPECT_THAT(PollAll(f), ElementsAre("b2"));
+  EXPECT_EQ(f.stats().rotations, 1);
+  EXPECT_EQ(f.stats().late_bytes, 0);  // a2 came before the new file existed
+}
+
 TEST_F(FollowerTest, WithoutGraceTheRenamedFileIsLeftAtOnce) {
   Append("a1\n");
   Follower f(Opts());  // rotate_grace 0
