@@ -74,9 +74,11 @@ class SyslogHeaderParser {
   absl::StatusOr<LogLine> Parse(absl::string_view raw) const;
 
  private:
-  // The start of the hour of the last RFC 3164 line, packed as (month, day, hour) << 40 | unix
-  // hours + 1 (0: empty): consecutive lines share it, which saves the civil-time conversion per
-  // line. Atomic (relaxed) so that concurrent Parse calls stay safe; copyable for the class.
+  // One packed 64-bit cache entry. hour_cache_: the start of the hour of the last RFC 3164
+  // line, as (month, day, hour) << 40 | unix hours + 1 (0: empty). day_cache_: the date of the
+  // last RFC 3339 line, as (y * 10000 + m * 100 + d) << 32 | (unix days + 2^31). Consecutive
+  // lines share them, which saves a civil-time conversion per line. Atomic (relaxed) so that
+  // concurrent Parse calls stay safe; copyable for the class.
   struct HourCache {
     std::atomic<uint64_t> packed{0};
     HourCache() = default;
@@ -89,12 +91,18 @@ class SyslogHeaderParser {
 
   // The usual RFC 3164 line in an hour already cached; false: use the general path.
   bool ParseCommon(absl::string_view raw, LogLine* line) const;
+  // The usual RFC 3339 line ("2026-11-23T06:27:04.123456+01:00 ", rsyslog's high-precision
+  // format: 'T', 0-9 fraction digits, 'Z' or an offset); false: use the general path.
+  bool ParseRfc3339Common(absl::string_view raw, LogLine* line) const;
+  // After the timestamp and its space: "host prog[pid]: text" (both fast paths).
+  static bool ParseTagCommon(const char* host, const char* end, LogLine* line);
   absl::StatusOr<absl::Time> Rfc3164Time(int month, int day, int hh, int mm, int ss,
                                          absl::string_view raw) const;
 
   SyslogHeaderOptions options_;
   int reference_year_;
   mutable HourCache hour_cache_;
+  mutable HourCache day_cache_;
 };
 
 }  // namespace mtrk::agent::parse

@@ -1,8 +1,11 @@
 #include "agent/parse/syslog_header.h"
 
+#include <iterator>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
 
@@ -87,6 +90,72 @@ TEST(SyslogHeaderTest, Rfc3339) {
 
   ASSERT_OK_AND_ASSIGN(const LogLine z, parser.Parse("2026-11-23T06:27:04Z h p[1]: x"));
   EXPECT_EQ(z.time, Utc(2026, 11, 23, 6, 27, 4));
+}
+
+// The RFC 3339 fast path (ParseRfc3339Common) must read every stamp as absl::ParseTime does,
+// and leave to the general path (the same verdict as before) what it does not take: random
+// stamps over four centuries, every fraction length, offsets both ways, invalid dates, and
+// forms it declines (lowercase t/z, leap seconds, 10 fraction digits, offsets over a day).
+TEST(SyslogHeaderTest, Rfc3339FastPathAgreesWithAbslParseTime) {
+  const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 0, 0, 0));
+  uint64_t x = 88172645463325252u;  // xorshift64: deterministic
+  const auto next = [&x](uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  const char* const kExtra[] = {
+      "2024-02-29T23:59:59.999999999Z",
+      "2026-02-29T10:00:00Z",
+      "2026-04-31T10:00:00Z",
+      "2026-11-23t06:27:04Z",
+      "2026-11-23T06:27:04z",
+      "2026-12-31T23:59:60Z",
+      "2026-11-23T06:27:04.1234567891Z",
+      "2026-11-23T06:27:04.Z",
+      "2026-11-23T06:27:04+24:00",
+      "2026-11-23T06:27:04+0100",
+      "1970-01-01T00:00:00Z",
+      "1969-12-31T23:59:59-00:30",
+      "9999-12-31T23:59:59.5+23:59",
+      "0001-01-01T00:00:00Z",
+      "2026-00-10T10:00:00Z",
+  };
+  std::vector<std::string> stamps(std::begin(kExtra), std::end(kExtra));
+  for (int i = 0; i < 20000; ++i) {
+    std::string stamp = absl::StrFormat("%04d-%02d-%02dT%02d:%02d:%02d", 1900 + next(400),
+                                        1 + next(12), 1 + next(31), next(24), next(60), next(60));
+    if (const int digits = static_cast<int>(next(11)); digits > 0) {
+      stamp += '.';
+      for (int d = 0; d < digits; ++d) stamp += static_cast<char>('0' + next(10));
+    }
+    if (next(3) == 0) {
+      stamp += 'Z';
+    } else {
+      stamp += absl::StrFormat("%c%02d:%02d", next(2) ? '+' : '-', next(24), next(60));
+    }
+    stamps.push_back(stamp);
+  }
+  int fast_and_valid = 0;
+  for (const std::string& stamp : stamps) {
+    SCOPED_TRACE(stamp);
+    absl::Time want;
+    std::string error;
+    const bool ok = absl::ParseTime(absl::RFC3339_full, stamp, &want, &error);
+    // Twice: the first may fill the date cache, the second reads it.
+    for (int round = 0; round < 2; ++round) {
+      const absl::StatusOr<LogLine> got = parser.Parse(stamp + " mx1 postfix/qmgr[12]: x");
+      ASSERT_EQ(got.ok(), ok) << got.status() << " / " << error;
+      if (!ok) continue;
+      EXPECT_EQ(got->time, want);
+      EXPECT_EQ(got->host, "mx1");
+      EXPECT_EQ(got->pid, 12);
+      EXPECT_EQ(got->text, "x");
+    }
+    fast_and_valid += ok;
+  }
+  EXPECT_GT(fast_and_valid, 15000);  // most random dates exist
 }
 
 TEST(SyslogHeaderTest, Iso8601WithoutOffsetIsReadInConfiguredZone) {
