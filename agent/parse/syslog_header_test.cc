@@ -145,7 +145,8 @@ TEST(SyslogHeaderTest, Rfc3339FastPathAgreesWithAbslParseTime) {
     const bool ok = absl::ParseTime(absl::RFC3339_full, stamp, &want, &error);
     // Twice: the first may fill the date cache, the second reads it.
     for (int round = 0; round < 2; ++round) {
-      const absl::StatusOr<LogLine> got = parser.Parse(stamp + " mx1 postfix/qmgr[12]: x");
+      const std::string raw = stamp + " mx1 postfix/qmgr[12]: x";  // the line views it
+      const absl::StatusOr<LogLine> got = parser.Parse(raw);
       ASSERT_EQ(got.ok(), ok) << got.status() << " / " << error;
       if (!ok) continue;
       EXPECT_EQ(got->time, want);

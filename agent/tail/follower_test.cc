@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,16 @@ class FollowerTest : public ::testing::Test {
   }
   void Append(const std::string& text, const std::string& path = "") {
     std::ofstream(path.empty() ? path_ : path, std::ios::app) << text;
+  }
+  // A follower with `rotate_grace` that has read the file's first line, "a1".
+  std::unique_ptr<Follower> StartedWithGrace(absl::Duration grace) {
+    Append("a1\n");
+    FollowerOptions o = Opts();
+    o.rotate_grace = grace;
+    auto f = std::make_unique<Follower>(o);
+    EXPECT_TRUE(f->Start(std::nullopt).ok());
+    EXPECT_THAT(PollAll(*f), ElementsAre("a1"));
+    return f;
   }
   std::vector<std::string> PollAll(Follower& f) {
     std::vector<std::string> got;
@@ -90,12 +101,8 @@ TEST_F(FollowerTest, RenameAndCreateReadsTheOldFileToItsEndFirst) {
 // appending to the renamed one until the postrotate HUP reaches it. Without a grace those lines
 // were lost (the follower had already left the old file).
 TEST_F(FollowerTest, LinesWrittenToTheRenamedFileBeforeTheWriterReopensAreRead) {
-  Append("a1\n");
-  FollowerOptions o = Opts();
-  o.rotate_grace = absl::Milliseconds(300);
-  Follower f(o);
-  ASSERT_TRUE(f.Start(std::nullopt).ok());
-  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  const std::unique_ptr<Follower> started = StartedWithGrace(absl::Milliseconds(300));
+  Follower& f = *started;
   std::filesystem::rename(path_, path_ + ".1");
   Append("");  // logrotate's `create`
   EXPECT_THAT(PollAll(f), ElementsAre());
@@ -122,12 +129,8 @@ TEST_F(FollowerTest, LinesWrittenToTheRenamedFileBeforeTheWriterReopensAreRead) 
 // `postfix logrotate` (maillog_file): mv to a dated name, HUP (postlogd creates the new file when
 // it reopens), a second later gzip of the renamed file, which unlinks it.
 TEST_F(FollowerTest, PostfixLogrotateIsFollowedWithoutLossOrRepeat) {
-  Append("a1\n");
-  FollowerOptions o = Opts();
-  o.rotate_grace = absl::Milliseconds(200);
-  Follower f(o);
-  ASSERT_TRUE(f.Start(std::nullopt).ok());
-  EXPECT_THAT(PollAll(f), ElementsAre("a1"));
+  const std::unique_ptr<Follower> started = StartedWithGrace(absl::Milliseconds(200));
+  Follower& f = *started;
   const std::string rotated = path_ + ".20261124-093000";
   std::filesystem::rename(path_, rotated);
   Append("a2\n", rotated);  // before postlogd reopens: no file at the path meanwhile

@@ -413,6 +413,14 @@ class AgentRuntimeTest : public ::testing::Test {
     return got;
   }
 
+  // Waits (30 s at most) until the agent has read every line `writer` wrote.
+  ::testing::AssertionResult AllLinesRead(const LogWriter& writer) {
+    const int64_t written = static_cast<int64_t>(writer.lines().size());
+    const int64_t read = WaitForLinesRead(written, absl::Seconds(30));
+    if (read == written) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "read " << read << " of " << written << " lines";
+  }
+
   // Compares the store with what `lines` must give; prints the figures.
   void ExpectExactly(const std::vector<std::string>& lines, const std::string& what) {
     const std::set<std::string> want = ExpectedEventIds(lines);
@@ -589,8 +597,7 @@ TEST_F(AgentRuntimeTest, RotationsWhileStoppedOrBetweenPollsAreReadExactlyOnce) 
   LogWriter writer(log_path());
   writer.WriteMessages(100);
   StartAgent();
-  ASSERT_EQ(WaitForLinesRead(static_cast<int64_t>(writer.lines().size()), absl::Seconds(30)),
-            static_cast<int64_t>(writer.lines().size()));
+  ASSERT_TRUE(AllLinesRead(writer));
   // Let it commit (commit_interval 200ms): the checkpoint is then in the first file. Waiting on
   // the spool's records being shipped proves a commit happened.
   for (const absl::Time end = absl::Now() + absl::Seconds(20);
@@ -643,8 +650,7 @@ TEST_F(AgentRuntimeTest, InotifyWakesTheAgentWithoutPolling) {
   LogWriter writer(log_path());
   writer.WriteMessages(10);
   StartAgent();
-  ASSERT_EQ(WaitForLinesRead(static_cast<int64_t>(writer.lines().size()), absl::Seconds(30)),
-            static_cast<int64_t>(writer.lines().size()));
+  ASSERT_TRUE(AllLinesRead(writer));
   EXPECT_EQ(MetricValue(MetricsText(metrics_port_), "mtrk_agent_tail_inotify"), 1);
   writer.WriteMessages(20);  // after the agent reached the end and waits
   ExpectExactly(writer.lines(), "inotify-append");
@@ -654,8 +660,7 @@ TEST_F(AgentRuntimeTest, InotifyWakesTheAgentWithoutPolling) {
   // copytruncated before the agent read any of it, cannot be told from a new file: the copy's
   // lines would be lost. Real estates rotate once a day by one method; here a rename and a
   // copytruncate follow each other at once, so let the agent read the renamed-to file first.
-  ASSERT_EQ(WaitForLinesRead(static_cast<int64_t>(writer.lines().size()), absl::Seconds(30)),
-            static_cast<int64_t>(writer.lines().size()));
+  ASSERT_TRUE(AllLinesRead(writer));
   writer.Rotate(LogWriter::Rotation::kCopyTruncate);
   writer.WriteMessages(20);
   ExpectExactly(writer.lines(), "inotify-rotations");
@@ -675,8 +680,7 @@ TEST_F(AgentRuntimeTest, LinesWrittenToTheRenamedFileBeforeTheWritersHupAreKept)
   LogWriter writer(log_path());
   writer.WriteMessages(10);
   StartAgent();
-  ASSERT_EQ(WaitForLinesRead(static_cast<int64_t>(writer.lines().size()), absl::Seconds(30)),
-            static_cast<int64_t>(writer.lines().size()));
+  ASSERT_TRUE(AllLinesRead(writer));
   writer.RenameAndCreate();
   absl::SleepFor(absl::Milliseconds(300));  // the agent sees the new file
   writer.WriteMessages(20);                 // still to the renamed file
