@@ -105,6 +105,9 @@ std::string AgentMetrics::Render() const {
          events_stored.load());
   metric("mtrk_agent_push_retries_total", "counter", "PushEvents retries.", push_retries.load());
   metric("mtrk_agent_rotations_total", "counter", "Log rotations followed.", rotations.load());
+  metric("mtrk_agent_rotation_late_bytes_total", "counter",
+         "Bytes written to a renamed log after its rotation, read during log.rotate_grace.",
+         rotation_late_bytes.load());
   metric("mtrk_agent_spool_full_total", "counter", "Times reading paused on a full spool.",
          spool_full.load());
   metric("mtrk_agent_spool_bytes", "gauge", "Bytes of unacked records in the spool.",

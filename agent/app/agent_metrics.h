@@ -51,6 +51,8 @@ struct AgentMetrics {
   // Events whose log text was not UTF-8 (or held NUL) and was repaired (model::RepairLogText).
   std::atomic<int64_t> events_text_repaired{0};
   std::atomic<int64_t> rotations{0};
+  // Bytes the writer added to a renamed log after its rotation, read thanks to rotate_grace.
+  std::atomic<int64_t> rotation_late_bytes{0};
   std::atomic<int64_t> spool_full{0};  // times reading paused on a full spool
   std::atomic<int64_t> spool_bytes{0};
   std::atomic<int64_t> spool_records{0};

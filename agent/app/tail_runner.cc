@@ -177,6 +177,7 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
     metrics.spool_records = spool->records();
     metrics.open_messages = static_cast<int64_t>(pipeline.open_messages());
     metrics.rotations = follower.stats().rotations;
+    metrics.rotation_late_bytes = follower.stats().late_bytes;
     metrics.bytes_read = follower.stats().bytes;
     metrics.events_sent = shipper.stats().events_sent.load();
     metrics.events_stored = shipper.stats().events_stored.load();

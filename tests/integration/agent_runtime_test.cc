@@ -688,6 +688,8 @@ TEST_F(AgentRuntimeTest, LinesWrittenToTheRenamedFileBeforeTheWritersHupAreKept)
   writer.Hup();
   writer.WriteMessages(20);
   ExpectExactly(writer.lines(), "create-then-hup");
+  // The 20 messages written between the rotation and the HUP (their lines are over 2 KB).
+  EXPECT_GT(MetricValue(MetricsText(metrics_port_), "mtrk_agent_rotation_late_bytes_total"), 2000);
   EXPECT_EQ(agent_->Stop(SIGTERM), 0);
 }
 
