@@ -11,8 +11,9 @@
 # (default: bench/gen_postfix_log.py, our own). pflogsumm comes from Debian's pflogsumm package;
 # if it is missing and we are root, it is installed with apt-get. When postfix_floor_bench sits
 # beside BENCH_BINARY (or FLOOR=path names it), the lower bound is timed too, stage by stage: its
-# CPU seconds halved is the least wall time two cores could take (bench/postfix_floor_bench.cc). The file is read once by `cat`
-# first so every tool runs from the page cache; each tool runs twice and the faster run counts.
+# CPU seconds halved is the least wall time two cores could take (bench/postfix_floor_bench.cc).
+# The file is read once by `cat` first so every tool runs from the page cache; each tool runs
+# twice and the faster run counts.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bench=${1:?usage: run_parse_bench.sh BENCH_BINARY [LOG_FILE|GENERATOR.py] [MESSAGES]}

@@ -19,6 +19,10 @@ absl::Status Malformed(absl::string_view why, absl::string_view raw) {
   return absl::InvalidArgumentError(absl::StrCat("syslog: ", why, ": ", Quote(raw)));
 }
 
+// The fast paths' byte checks (no locale, inline).
+constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+constexpr int TwoDigits(const char* d) { return (d[0] - '0') * 10 + (d[1] - '0'); }
+
 bool ParseFixedDigits(absl::string_view s, int* out) {
   int v = 0;
   for (char c : s) {
@@ -147,9 +151,8 @@ bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const
       p[15] != ' ') {
     return false;
   }
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  if (!digit(p[5]) || !digit(p[7]) || !digit(p[8]) || !digit(p[10]) || !digit(p[11]) ||
-      !digit(p[13]) || !digit(p[14]) || !(p[4] == ' ' || digit(p[4]))) {
+  if (!IsDigit(p[5]) || !IsDigit(p[7]) || !IsDigit(p[8]) || !IsDigit(p[10]) || !IsDigit(p[11]) ||
+      !IsDigit(p[13]) || !IsDigit(p[14]) || !(p[4] == ' ' || IsDigit(p[4]))) {
     return false;
   }
   int month = 0;
@@ -160,9 +163,9 @@ bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const
     }
   }
   const int day = (p[4] == ' ' ? 0 : (p[4] - '0') * 10) + (p[5] - '0');
-  const int hh = (p[7] - '0') * 10 + (p[8] - '0');
-  const int mm = (p[10] - '0') * 10 + (p[11] - '0');
-  const int ss = (p[13] - '0') * 10 + (p[14] - '0');
+  const int hh = TwoDigits(p + 7);
+  const int mm = TwoDigits(p + 10);
+  const int ss = TwoDigits(p + 13);
   if (month == 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60) return false;
   // The hour cache (see Rfc3164Time); a miss takes the general path, which fills it.
   const uint64_t key = (static_cast<uint64_t>(month) << 10 | static_cast<uint64_t>(day) << 5 |
@@ -179,7 +182,6 @@ bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const
 }
 
 bool SyslogHeaderParser::ParseTagCommon(const char* host, const char* end, LogLine* line) {
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
   const char* q = host;
   while (q < end && *q != ' ') ++q;
   if (q == host || q == end) return false;
@@ -197,7 +199,7 @@ bool SyslogHeaderParser::ParseTagCommon(const char* host, const char* end, LogLi
   if (*q == '[') {
     pid = 0;
     const char* d = ++q;
-    while (q < end && digit(*q) && q - d < 16) pid = pid * 10 + (*q++ - '0');
+    while (q < end && IsDigit(*q) && q - d < 16) pid = pid * 10 + (*q++ - '0');
     if (q == d || q == end || *q != ']') return false;
     ++q;
   }
@@ -221,19 +223,17 @@ bool SyslogHeaderParser::ParseTagCommon(const char* host, const char* end, LogLi
 bool SyslogHeaderParser::ParseRfc3339Common(absl::string_view raw, LogLine* line) const {
   const char* p = raw.data();
   const char* const end = p + raw.size();
-  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-  const auto two = [](const char* d) { return (d[0] - '0') * 10 + (d[1] - '0'); };
   // "YYYY-MM-DDTHH:MM:SS" then [.fraction] then Z or +hh:mm / -hh:mm, then a space.
   if (raw.size() < 21 || p[4] != '-' || p[7] != '-' || p[10] != 'T' || p[13] != ':' ||
       p[16] != ':') {
     return false;
   }
   for (const int i : {0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}) {
-    if (!digit(p[i])) return false;
+    if (!IsDigit(p[i])) return false;
   }
-  const int year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + two(p + 2);
-  const int month = two(p + 5), day = two(p + 8);
-  const int hh = two(p + 11), mm = two(p + 14), ss = two(p + 17);
+  const int year = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + TwoDigits(p + 2);
+  const int month = TwoDigits(p + 5), day = TwoDigits(p + 8);
+  const int hh = TwoDigits(p + 11), mm = TwoDigits(p + 14), ss = TwoDigits(p + 17);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 59) {
     return false;
   }
@@ -241,7 +241,7 @@ bool SyslogHeaderParser::ParseRfc3339Common(absl::string_view raw, LogLine* line
   int64_t nanos = 0;
   if (*q == '.') {
     const char* d = ++q;
-    while (q < end && digit(*q) && q - d < 10) nanos = nanos * 10 + (*q++ - '0');
+    while (q < end && IsDigit(*q) && q - d < 10) nanos = nanos * 10 + (*q++ - '0');
     const int64_t n = q - d;
     if (n == 0 || n > 9) return false;
     for (int64_t i = n; i < 9; ++i) nanos *= 10;
@@ -249,9 +249,9 @@ bool SyslogHeaderParser::ParseRfc3339Common(absl::string_view raw, LogLine* line
   int64_t offset_s = 0;
   if (q < end && *q == 'Z') {
     ++q;
-  } else if (end - q >= 6 && (*q == '+' || *q == '-') && digit(q[1]) && digit(q[2]) &&
-             q[3] == ':' && digit(q[4]) && digit(q[5])) {
-    const int oh = two(q + 1), om = two(q + 4);
+  } else if (end - q >= 6 && (*q == '+' || *q == '-') && IsDigit(q[1]) && IsDigit(q[2]) &&
+             q[3] == ':' && IsDigit(q[4]) && IsDigit(q[5])) {
+    const int oh = TwoDigits(q + 1), om = TwoDigits(q + 4);
     if (oh > 23 || om > 59) return false;
     offset_s = (*q == '-' ? -1 : 1) * (oh * 3600 + om * 60);
     q += 6;

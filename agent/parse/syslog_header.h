@@ -79,11 +79,11 @@ class SyslogHeaderParser {
   // last RFC 3339 line, as (y * 10000 + m * 100 + d) << 32 | (unix days + 2^31). Consecutive
   // lines share them, which saves a civil-time conversion per line. Atomic (relaxed) so that
   // concurrent Parse calls stay safe; copyable for the class.
-  struct HourCache {
+  struct PackedCache {
     std::atomic<uint64_t> packed{0};
-    HourCache() = default;
-    HourCache(const HourCache& o) : packed(o.packed.load(std::memory_order_relaxed)) {}
-    HourCache& operator=(const HourCache& o) {
+    PackedCache() = default;
+    PackedCache(const PackedCache& o) : packed(o.packed.load(std::memory_order_relaxed)) {}
+    PackedCache& operator=(const PackedCache& o) {
       packed.store(o.packed.load(std::memory_order_relaxed), std::memory_order_relaxed);
       return *this;
     }
@@ -101,8 +101,8 @@ class SyslogHeaderParser {
 
   SyslogHeaderOptions options_;
   int reference_year_;
-  mutable HourCache hour_cache_;
-  mutable HourCache day_cache_;
+  mutable PackedCache hour_cache_;
+  mutable PackedCache day_cache_;
 };
 
 }  // namespace mtrk::agent::parse
