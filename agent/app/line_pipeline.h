@@ -99,7 +99,6 @@ class LinePipeline {
   AgentMetrics& metrics_;
   const Options options_;
   const absl::Duration idle_eviction_;
-  const absl::TimeZone zone_;
   absl::Time year_reference_;
   parse::SyslogHeaderParser headers_;
   const std::unique_ptr<parse::LineParser> parser_;

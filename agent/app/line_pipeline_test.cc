@@ -212,5 +212,38 @@ TEST(LinePipelineTest, YearReferenceFollowsTheClockOfATail) {
   EXPECT_EQ(old[0].event_time, utc(2025, 12, 26, 10));
 }
 
+// A tail keeps one pipeline and moves its year reference every minute: a message logged in the
+// second pass of the hour repeated at the end of daylight saving time (Europe/Berlin,
+// 2026-10-25, 02:00-02:59 local twice) is dated in it, after the messages of the first pass.
+TEST(LinePipelineTest, RepeatedLocalHourIsReadInOrderAcrossYearReferenceMoves) {
+  RunConfig config;
+  config.timezone = "Europe/Berlin";
+  ASSERT_TRUE(absl::LoadTimeZone(config.timezone, &config.zone));
+  AgentMetrics metrics;
+  const auto utc = [](int d, int h, int mi, int s) {
+    return absl::FromCivil(absl::CivilSecond(2026, 10, d, h, mi, s), absl::UTCTimeZone());
+  };
+  LinePipeline pipeline(config, utc(25, 0, 30, 0), metrics);
+  std::vector<model::HopEvent> events;
+  uint64_t position = 0;
+  const auto message = [&](const char* hhmm, const char* queue_id) {
+    for (const std::string& text :
+         {absl::StrCat("smtpd[1]: ", queue_id, ": client=h[1.2.3.4]"),
+          absl::StrCat("qmgr[2]: ", queue_id, ": from=<s@a>, size=1, nrcpt=1 (queue active)"),
+          absl::StrCat("smtp[3]: ", queue_id,
+                       ": to=<r@b>, relay=x[1.1.1.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+                       "status=sent (250 ok)"),
+          absl::StrCat("qmgr[2]: ", queue_id, ": removed")}) {
+      pipeline.Feed(absl::StrCat("Oct 25 ", hhmm, " mta-a postfix/", text), position++, &events);
+    }
+  };
+  message("02:59:50", "AAAAAAAAA1");  // first pass, 00:59:50 UTC
+  pipeline.SetYearReference(utc(25, 1, 5, 0));
+  message("02:00:10", "AAAAAAAAA2");  // second pass, 01:00:10 UTC
+  pipeline.Flush(&events);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].event_time, utc(25, 0, 59, 50));
+  EXPECT_EQ(events[1].event_time, utc(25, 1, 0, 10));
+}
 }  // namespace
 }  // namespace mtrk::agent::app

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,14 @@ absl::Status Malformed(absl::string_view why, absl::string_view raw) {
 // The fast paths' byte checks (no locale, inline).
 constexpr bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 constexpr int TwoDigits(const char* d) { return (d[0] - '0') * 10 + (d[1] - '0'); }
+
+// Whether any local time in the civil hour of `civil` happens twice (the clocks go back within
+// or at the end of it): its start or its last second is ambiguous.
+bool RepeatsInHour(absl::TimeZone zone, const absl::CivilSecond& civil) {
+  const absl::CivilHour hour(civil);
+  return zone.At(absl::CivilSecond(hour)).kind == absl::TimeZone::TimeInfo::REPEATED ||
+         zone.At(absl::CivilSecond(hour) + 3599).kind == absl::TimeZone::TimeInfo::REPEATED;
+}
 
 bool ParseFixedDigits(absl::string_view s, int* out) {
   int v = 0;
@@ -72,31 +81,55 @@ absl::Status ParseRfc3164Fields(absl::string_view* rest, absl::string_view raw, 
 }
 
 // "2026-11-23T06:27:04.123456+01:00 " (RFC 3339) or "2026-11-23T06:27:04.123456 " (ISO 8601
-// without an offset, as some syslog daemons write it: read in the configured zone). Consumes the
-// timestamp and the space after it.
-absl::StatusOr<absl::Time> ParseRfc3339Time(absl::string_view* rest, absl::string_view raw,
-                                            const SyslogHeaderOptions& options) {
+// without an offset, as some syslog daemons write it: read in the configured zone, by `local`).
+// Consumes the timestamp and the space after it. *zoned: whether the stamp had an offset.
+absl::StatusOr<absl::Time> ParseRfc3339Time(
+    absl::string_view* rest, absl::string_view raw,
+    absl::FunctionRef<absl::Time(const absl::CivilSecond&)> local, bool* zoned) {
   const size_t end = rest->find(' ');
   if (end == absl::string_view::npos) return Malformed("no space after timestamp", raw);
   const absl::string_view stamp = rest->substr(0, end);
   // An offset is 'Z' or [+-]hh:mm after the time of day, which starts at 'T' (index 10).
-  const bool zoned =
-      stamp.size() > 11 && (stamp.back() == 'Z' || stamp.back() == 'z' ||
-                            stamp.find_first_of("+-", 11) != absl::string_view::npos);
+  *zoned = stamp.size() > 11 && (stamp.back() == 'Z' || stamp.back() == 'z' ||
+                                 stamp.find_first_of("+-", 11) != absl::string_view::npos);
   absl::Time t;
   std::string error;
-  const bool ok = zoned ? absl::ParseTime(absl::RFC3339_full, stamp, &t, &error)
-                        : absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", stamp, options.zone, &t, &error);
+  // Without an offset: read as UTC for the civil time and the fraction, then placed in the zone.
+  const bool ok =
+      *zoned ? absl::ParseTime(absl::RFC3339_full, stamp, &t, &error)
+             : absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", stamp, absl::UTCTimeZone(), &t, &error);
   if (!ok) return Malformed(absl::StrCat("bad RFC 3339 timestamp (", error, ")"), raw);
+  if (!*zoned) {
+    const absl::CivilSecond civil = absl::ToCivilSecond(t, absl::UTCTimeZone());
+    t = local(civil) + (t - absl::FromCivil(civil, absl::UTCTimeZone()));
+  }
   rest->remove_prefix(end + 1);
   return t;
 }
 
 }  // namespace
 
-SyslogHeaderParser::SyslogHeaderParser(SyslogHeaderOptions options)
-    : options_(options),
-      reference_year_(static_cast<int>(absl::ToCivilYear(options.reference, options.zone).year())) {
+SyslogHeaderParser::SyslogHeaderParser(SyslogHeaderOptions options) : options_(options) {
+  SetReference(options.reference);
+}
+
+void SyslogHeaderParser::SetReference(absl::Time reference) {
+  options_.reference = reference;
+  reference_year_ = static_cast<int>(absl::ToCivilYear(reference, options_.zone).year());
+  // The cached hour's year was chosen for the old reference.
+  hour_cache_.packed.store(0, std::memory_order_relaxed);
+}
+
+absl::Time SyslogHeaderParser::LocalToUtc(const absl::CivilSecond& civil) const {
+  const absl::TimeZone::TimeInfo info = options_.zone.At(civil);
+  if (info.kind != absl::TimeZone::TimeInfo::REPEATED) return info.pre;  // FromCivil's choice
+  const uint64_t packed = latest_local_.packed.load(std::memory_order_relaxed);
+  if (packed == 0) return info.pre;  // nothing to go by: the first reading
+  const absl::Time floor = absl::FromUnixSeconds(LatestLocalSeconds(packed)) - kLateLineTolerance;
+  // The first reading would go back in time, the second would not: the log, read in order, is
+  // in the second pass (also after a quiet spell, as long as a line of either pass came before).
+  // A line late by less than the tolerance, or a stray far older than the log, keeps the first.
+  return info.pre < floor && info.post >= floor ? info.post : info.pre;
 }
 
 absl::StatusOr<absl::Time> SyslogHeaderParser::Rfc3164Time(int month, int day, int hh, int mm,
@@ -115,10 +148,11 @@ absl::StatusOr<absl::Time> SyslogHeaderParser::Rfc3164Time(int month, int day, i
   for (int year = reference_year_ + 1; year >= reference_year_ - 1; --year) {
     const absl::CivilSecond civil(year, month, day, hh, mm, ss);
     if (civil.month() != month || civil.day() != day) continue;  // Feb 29 in a common year
-    const absl::Time t = absl::FromCivil(civil, options_.zone);
+    const absl::Time t = LocalToUtc(civil);
     if (t > latest) continue;
     // Cache the hour if it starts on a whole hour in UTC (not in zones with :30/:45 offsets) and
-    // minute and second are plain offsets within it (no transition inside the hour).
+    // minute and second are plain offsets within it (no transition inside the hour), and it
+    // happens once (a repeated hour needs LocalToUtc for every line).
     const absl::Time hour =
         absl::FromCivil(absl::CivilSecond(year, month, day, hh, 0, 0), options_.zone);
     const int64_t hour_s = absl::ToUnixSeconds(hour);
@@ -131,7 +165,7 @@ absl::StatusOr<absl::Time> SyslogHeaderParser::Rfc3164Time(int month, int day, i
                            absl::FromCivil(next, options_.zone) > latest;
     }
     if (same_year_all_hour && hour_s >= 0 && hour_s % 3600 == 0 &&
-        hour + absl::Seconds(mm * 60 + ss) == t) {
+        hour + absl::Seconds(mm * 60 + ss) == t && !RepeatsInHour(options_.zone, civil)) {
       hour_cache_.packed.store(key | static_cast<uint64_t>(hour_s / 3600 + 1),
                                std::memory_order_relaxed);
     }
@@ -174,11 +208,14 @@ bool SyslogHeaderParser::ParseCommon(absl::string_view raw, LogLine* line) const
   const uint64_t cached = hour_cache_.packed.load(std::memory_order_relaxed);
   if (cached == 0 || (cached & ~((uint64_t{1} << 40) - 1)) != key) return false;
   const int64_t hours = static_cast<int64_t>(cached & ((uint64_t{1} << 40) - 1)) - 1;
-  const absl::Time t = absl::FromUnixSeconds(hours * 3600 + mm * 60 + ss);
+  const int64_t unix_seconds = hours * 3600 + mm * 60 + ss;
+  const absl::Time t = absl::FromUnixSeconds(unix_seconds);
   if (t > options_.reference + kMaxFuture) return false;
 
   line->time = t;
-  return ParseTagCommon(p + 16, end, line);
+  if (!ParseTagCommon(p + 16, end, line)) return false;
+  NoteLocalTime(unix_seconds);
+  return true;
 }
 
 bool SyslogHeaderParser::ParseTagCommon(const char* host, const char* end, LogLine* line) {
@@ -283,14 +320,23 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
     line.plain_text = model::IsAsciiWithoutNul(raw);
     return line;
   }
+  return ParseGeneral(raw);
+}
+
+// Out of line: its frame (the zone conversion, Status objects) stays off the fast paths above.
+absl::StatusOr<LogLine> SyslogHeaderParser::ParseGeneral(absl::string_view raw) const {
   absl::string_view rest = raw;
   while (!rest.empty() && (rest.back() == '\n' || rest.back() == '\r')) rest.remove_suffix(1);
   LogLine line;
+  bool local = false;  // a time without offset, read in the configured zone
   if (rest.size() > 4 && absl::ascii_isdigit(static_cast<unsigned char>(rest[0])) &&
       rest[4] == '-') {
-    absl::StatusOr<absl::Time> t = ParseRfc3339Time(&rest, raw, options_);
+    bool zoned = false;
+    absl::StatusOr<absl::Time> t = ParseRfc3339Time(
+        &rest, raw, [this](const absl::CivilSecond& civil) { return LocalToUtc(civil); }, &zoned);
     if (!t.ok()) return t.status();
     line.time = *t;
+    local = !zoned;
   } else {
     int month = 0, day = 0, hh = 0, mm = 0, ss = 0;
     if (absl::Status st = ParseRfc3164Fields(&rest, raw, &month, &day, &hh, &mm, &ss); !st.ok()) {
@@ -299,6 +345,7 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
     absl::StatusOr<absl::Time> t = Rfc3164Time(month, day, hh, mm, ss, raw);
     if (!t.ok()) return t.status();
     line.time = *t;
+    local = true;
   }
 
   size_t host_end = 0;  // a short inline scan beats a call to memchr here (profile, issue 8)
@@ -348,6 +395,7 @@ absl::StatusOr<LogLine> SyslogHeaderParser::Parse(absl::string_view raw) const {
   if (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
   line.text = rest;
   line.plain_text = model::IsAsciiWithoutNul(raw);
+  if (local) NoteLocalTime(absl::ToUnixSeconds(line.time));
   return line;
 }
 

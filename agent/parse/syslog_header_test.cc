@@ -172,6 +172,71 @@ TEST(SyslogHeaderTest, Iso8601WithoutOffsetIsReadInConfiguredZone) {
   EXPECT_FALSE(parser.Parse("2026-11-23T06:27 mta-a postfix/qmgr[1]: x").ok());
 }
 
+// Europe/Berlin, 2026-10-25: at 03:00 CEST the clocks go back to 02:00 CET, so 02:00-02:59:59
+// local happens twice (00:00-00:59:59 UTC, then 01:00-01:59:59 UTC).
+TEST(SyslogHeaderTest, RepeatedHourAtEndOfDaylightSavingTimeIsReadInOrder) {
+  absl::TimeZone berlin;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  const struct {
+    const char* stamp;
+    absl::Time want;
+  } kLog[] = {
+      {"Oct 25 01:59:59", Utc(2026, 10, 24, 23, 59, 59)},
+      {"Oct 25 02:00:00", Utc(2026, 10, 25, 0, 0, 0)},  // first pass (CEST)
+      {"Oct 25 02:59:59", Utc(2026, 10, 25, 0, 59, 59)},
+      {"Oct 25 02:00:00", Utc(2026, 10, 25, 1, 0, 0)},  // second pass (CET)
+      {"Oct 25 02:00:01", Utc(2026, 10, 25, 1, 0, 1)},
+      // Written just before the change, logged just after it (syslog lines may be a little out
+      // of order): still the first pass.
+      {"Oct 25 02:59:58", Utc(2026, 10, 25, 0, 59, 58)},
+      // After a quiet spell: still the second pass.
+      {"Oct 25 02:58:00", Utc(2026, 10, 25, 1, 58, 0)},
+      {"Oct 25 02:59:59", Utc(2026, 10, 25, 1, 59, 59)},
+      {"Oct 25 03:00:00", Utc(2026, 10, 25, 2, 0, 0)},
+  };
+  for (int form = 0; form < 2; ++form) {  // RFC 3164, then ISO 8601 without an offset
+    const SyslogHeaderParser parser({.zone = berlin, .reference = Utc(2026, 11, 23, 0, 0, 0)});
+    for (const auto& [stamp, want] : kLog) {
+      std::string raw = absl::StrCat(stamp, " mx1 postfix/qmgr[1]: x");
+      if (form == 1) {
+        const absl::CivilSecond civil = absl::ToCivilSecond(want, berlin);
+        raw = absl::StrCat(absl::FormatCivilTime(civil), ".25 mx1 postfix/qmgr[1]: x");
+      }
+      SCOPED_TRACE(raw);
+      ASSERT_OK_AND_ASSIGN(const LogLine line, parser.Parse(raw));
+      EXPECT_EQ(line.time, form == 0 ? want : want + absl::Milliseconds(250));
+    }
+  }
+}
+
+// With nothing read before it, a repeated local time is read as its first occurrence (as
+// absl::FromCivil reads it); SetReference keeps what the parser has read, a new parser does not.
+TEST(SyslogHeaderTest, RepeatedHourWithoutHistoryIsTheFirstPass) {
+  absl::TimeZone berlin;
+  ASSERT_TRUE(absl::LoadTimeZone("Europe/Berlin", &berlin));
+  const SyslogHeaderOptions options{.zone = berlin, .reference = Utc(2026, 11, 23, 0, 0, 0)};
+  SyslogHeaderParser parser(options);
+  ASSERT_OK_AND_ASSIGN(const LogLine fresh, parser.Parse("Oct 25 02:10:00 h postfix/qmgr[1]: x"));
+  EXPECT_EQ(fresh.time, Utc(2026, 10, 25, 0, 10, 0));
+  ASSERT_OK(parser.Parse("Oct 25 02:59:59 h postfix/qmgr[1]: x").status());
+  parser.SetReference(Utc(2026, 11, 23, 0, 5, 0));
+  ASSERT_OK_AND_ASSIGN(const LogLine second, parser.Parse("Oct 25 02:00:05 h postfix/qmgr[1]: x"));
+  EXPECT_EQ(second.time, Utc(2026, 10, 25, 1, 0, 5));
+  ASSERT_OK_AND_ASSIGN(const LogLine again,
+                       SyslogHeaderParser(options).Parse("Oct 25 02:00:05 h postfix/qmgr[1]: x"));
+  EXPECT_EQ(again.time, Utc(2026, 10, 25, 0, 0, 5));
+}
+
+// SetReference moves the year choice as a new parser would, including for an hour it had cached.
+TEST(SyslogHeaderTest, SetReferenceChoosesTheYearAsANewParser) {
+  SyslogHeaderParser parser({.reference = Utc(2026, 12, 31, 23, 0, 0)});
+  ASSERT_OK_AND_ASSIGN(const LogLine before, parser.Parse("Jan  1 00:00:01 h postfix/qmgr[1]: x"));
+  EXPECT_EQ(before.time, Utc(2027, 1, 1, 0, 0, 1));  // a clock a little ahead: next year's
+  parser.SetReference(Utc(2026, 11, 1, 0, 0, 0));    // now more than kMaxFuture before it
+  ASSERT_OK_AND_ASSIGN(const LogLine after, parser.Parse("Jan  1 00:00:01 h postfix/qmgr[1]: x"));
+  EXPECT_EQ(after.time, Utc(2026, 1, 1, 0, 0, 1));
+}
+
 TEST(SyslogHeaderTest, MalformedIsInvalidArgument) {
   const SyslogHeaderParser parser = ParserAt(Utc(2026, 11, 23, 18, 0, 0));
   const char* kCases[] = {
