@@ -77,13 +77,14 @@ if [[ -x "$floor" ]]; then
   measure floor-parse "$floor" "$log" --no-events
   measure floor-events "$floor" "$log" --no-ids
   measure floor "$floor" "$log"
+  measure floor-view-ids "$floor" "$log" --view-ids
 fi
 
 wc_s=$(cat "$work/wc.s")
 mtrk_s=$(cat "$work/mtrk.s")
 printf 'file: %s (%s lines, %s bytes)\n' "$log" "$lines" "$bytes"
 printf '%-10s %10s %10s %12s %14s\n' tool wall_s cpu_s peak_rss_mb lines_per_wall_s
-for name in wc mtrk mtrk-1t pflogsumm floor-lines floor-parse floor-events floor; do
+for name in wc mtrk mtrk-1t pflogsumm floor-lines floor-parse floor-events floor floor-view-ids; do
   [[ -f "$work/$name.s" ]] || continue
   awk -v n="$name" -v s="$(cat "$work/$name.s")" -v c="$(cat "$work/$name.cpu")" \
     -v kb="$(cat "$work/$name.kb")" -v l="$lines" \
@@ -102,11 +103,13 @@ if [[ $have_floor == 1 ]]; then
   # Each stage's CPU seconds on top of the one before; the whole floor's on two ideal cores.
   awk -v a="$(cat "$work/floor-lines.cpu")" -v b="$(cat "$work/floor-parse.cpu")" \
     -v c="$(cat "$work/floor-events.cpu")" -v d="$(cat "$work/floor.cpu")" \
-    -v w="$(cat "$work/wc.s")" 'BEGIN {
+    -v v="$(cat "$work/floor-view-ids.cpu")" -v w="$(cat "$work/wc.s")" 'BEGIN {
       printf "floor cpu_s by stage: lines %.2f, +parse/correlate %.2f, +events %.2f, +ids %.2f\n",
         a, b - a, c - b, d - c
       printf "floor / wc -l, wall on two ideal cores (cpu / 2): %.2fx (budget of the goal: 3x)\n",
         (w > 0 ? d / 2 / w : 0)
+      printf "floor with ids alone (no HopEvent; +%.2f cpu_s on parse/correlate) / wc -l, cpu / 2: %.2fx\n",
+        v - b, (w > 0 ? v / 2 / w : 0)
     }'
 fi
 if [[ $have_pflogsumm == 1 ]]; then
