@@ -24,6 +24,7 @@
 #include <memory>
 #include <pqxx/pqxx>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -146,32 +147,8 @@ double RawCopy(const Flags& f, int64_t first, int64_t messages) {
       envids[i] = {e.envid, collector::store::MessageKeyOf(e), Ts(e.queue_first_seen)};
     }
   }
-  const std::vector<std::string> columns = {"message_key",
-                                            "first_seen",
-                                            "event_id",
-                                            "reporting_host",
-                                            "reporting_mta",
-                                            "mta_instance",
-                                            "queue_id",
-                                            "message_id",
-                                            "sender",
-                                            "client",
-                                            "envid",
-                                            "certifier",
-                                            "mtrk_timeout_s",
-                                            "original_recipient",
-                                            "final_recipient",
-                                            "action",
-                                            "status",
-                                            "remote_mta",
-                                            "relay",
-                                            "diagnostic",
-                                            "arrival_time",
-                                            "last_attempt_time",
-                                            "will_retry_until",
-                                            "next_queue_id",
-                                            "expansion_member",
-                                            "event_time"};
+  const std::span<const char* const> copy_columns = collector::store::HopEventCopyColumns();
+  const std::vector<std::string> columns(copy_columns.begin(), copy_columns.end());
   std::atomic<int64_t> next{0};
   std::vector<std::unique_ptr<pqxx::connection>> conns;
   for (int s = 0; s < f.streams; ++s) conns.push_back(std::make_unique<pqxx::connection>(f.db));

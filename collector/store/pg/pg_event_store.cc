@@ -328,6 +328,8 @@ absl::Status CheckNoNul(const model::HopEvent& e) {
 
 }  // namespace
 
+std::span<const char* const> HopEventCopyColumns() { return kCopyColumns; }
+
 std::string MessageKeyOf(const model::HopEvent& e) {
   const int64_t first_seen_us =
       e.queue_first_seen == absl::InfinitePast() ? 0 : absl::ToUnixMicros(e.queue_first_seen);

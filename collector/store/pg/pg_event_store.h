@@ -35,6 +35,10 @@ inline constexpr int64_t kMaxLookupEvents = 10000;
 // queue id and first-seen time.
 std::string MessageKeyOf(const model::HopEvent& event);
 
+// The hop_events columns a batch is COPYed into, in order (the raw-COPY baseline of
+// bench/collector_ingest_bench writes the same).
+std::span<const char* const> HopEventCopyColumns();
+
 class PgEventStore : public EventStore {
  public:
   struct Options {
