@@ -156,7 +156,14 @@ void LinePipeline::Flush(std::vector<model::HopEvent>* out) { Take(correlator_.F
 LinePipeline::Checkpoint LinePipeline::SafeCheckpoint(uint64_t next_position) {
   assert(options_.checkpoints);
   Checkpoint cp;
-  cp.position = std::min(next_position, correlator_.OldestOpenPosition().value_or(next_position));
+  const std::optional<correlate::Correlator::OpenLine> oldest = correlator_.OldestOpenLine();
+  if (oldest.has_value() && oldest->position < next_position) {
+    cp.position = oldest->position;
+    cp.resume_time = oldest->time;
+  } else {
+    cp.position = next_position;
+    cp.resume_time = latest_time_;  // the next line follows it
+  }
   // Carried skip keys must stay active as long as in the checkpoint they came from.
   cp.latest = std::max(latest_time_, skip_.empty() ? absl::InfinitePast() : skip_until_);
   while (!recent_.empty() && recent_.front().position < cp.position) recent_.pop_front();
@@ -174,9 +181,10 @@ LinePipeline::Checkpoint LinePipeline::SafeCheckpoint(uint64_t next_position) {
   return cp;
 }
 
-void LinePipeline::Resume(const std::vector<std::string>& skip_keys, absl::Time latest) {
-  skip_.insert(skip_keys.begin(), skip_keys.end());
-  skip_until_ = latest;
+void LinePipeline::Resume(const Checkpoint& checkpoint) {
+  skip_.insert(checkpoint.skip_keys.begin(), checkpoint.skip_keys.end());
+  skip_until_ = checkpoint.latest;
+  if (checkpoint.resume_time != absl::InfinitePast()) headers_.ResumeAt(checkpoint.resume_time);
 }
 
 }  // namespace mtrk::agent::app

@@ -81,12 +81,18 @@ class LinePipeline {
     uint64_t position = 0;                     // replay start
     absl::Time latest = absl::InfinitePast();  // log time of the latest line read
     std::vector<std::string> skip_keys;        // see above
+    // Log time of the line at `position` (or of the latest line before it), InfinitePast if
+    // unknown: how far the syslog header parser had read the log when it came to the replay
+    // start, so that a replay inside an hour repeated at the end of daylight saving time reads
+    // it as the first run did (syslog_header.h).
+    absl::Time resume_time = absl::InfinitePast();
   };
   // The replay start for what has been fed so far (see above); forgets what it no longer needs.
   // Only with Options::checkpoints.
   Checkpoint SafeCheckpoint(uint64_t next_position);
-  // After a restart, before the first Feed: the checkpoint's skip keys and latest time.
-  void Resume(const std::vector<std::string>& skip_keys, absl::Time latest);
+  // After a restart, before the first Feed: the checkpoint's skip keys, latest time and resume
+  // time (its position is the caller's: where it reads from).
+  void Resume(const Checkpoint& checkpoint);
 
   absl::Time latest_line_time() const { return latest_time_; }
   size_t open_messages() const { return correlator_.open_messages(); }

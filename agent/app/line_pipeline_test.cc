@@ -1,5 +1,6 @@
 #include "agent/app/line_pipeline.h"
 
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,23 +13,26 @@
 namespace mtrk::agent::app {
 namespace {
 
-// Three messages interleaved, so that every line boundary has one open or spanning message.
-std::vector<std::string> InterleavedLog() {
+// Three messages interleaved, so that every line boundary has one open or spanning message. The
+// i-th line is stamped stamp(i) ("Nov 23 10:00:05" by default).
+std::vector<std::string> InterleavedLog(
+    const std::function<std::string(int)>& stamp =
+        [](int i) { return absl::StrFormat("Nov 23 10:00:%02d", i); },
+    int first_queue_id = 0) {
   std::vector<std::string> lines;
-  const auto line = [&](int second, const std::string& text) {
-    lines.push_back(absl::StrFormat("Nov 23 10:00:%02d mta-a postfix/%s", second, text));
+  const auto line = [&](const std::string& text) {
+    lines.push_back(absl::StrCat(stamp(static_cast<int>(lines.size())), " mta-a postfix/", text));
   };
-  const auto q = [](int i) { return absl::StrFormat("C%09X", i); };
-  int t = 0;
-  for (int i = 0; i < 3; ++i) line(t++, absl::StrCat("smtpd[1]: ", q(i), ": client=h[1.2.3.4]"));
+  const auto q = [&](int i) { return absl::StrFormat("C%09X", first_queue_id + i); };
+  for (int i = 0; i < 3; ++i) line(absl::StrCat("smtpd[1]: ", q(i), ": client=h[1.2.3.4]"));
   for (int i = 0; i < 3; ++i) {
-    line(t++, absl::StrCat("qmgr[2]: ", q(i), ": from=<s@a>, size=1, nrcpt=1 (queue active)"));
+    line(absl::StrCat("qmgr[2]: ", q(i), ": from=<s@a>, size=1, nrcpt=1 (queue active)"));
   }
   for (int i = 0; i < 3; ++i) {
-    line(t++, absl::StrCat("smtp[3]: ", q(i), ": to=<r", i,
-                           "@b>, relay=x[1.1.1.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
-                           "status=sent (250 ok)"));
-    line(t++, absl::StrCat("qmgr[2]: ", q(i), ": removed"));
+    line(absl::StrCat("smtp[3]: ", q(i), ": to=<r", i,
+                      "@b>, relay=x[1.1.1.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
+                      "status=sent (250 ok)"));
+    line(absl::StrCat("qmgr[2]: ", q(i), ": removed"));
   }
   return lines;
 }
@@ -39,33 +43,64 @@ std::set<std::string> Ids(const std::vector<model::HopEvent>& events) {
   return ids;
 }
 
-TEST(LinePipelineTest, ReplayFromAnyCheckpointRebuildsTheSameEventsAndNoFragments) {
-  const std::vector<std::string> lines = InterleavedLog();
+// A crash after each line: the events so far are spooled with the checkpoint; the replay starts
+// there and must add exactly the missing events (nothing lost, no fragment with another id).
+// Returns the events of one uninterrupted run.
+std::vector<model::HopEvent> ExpectReplayFromAnyCheckpointRebuildsTheSameEvents(
+    const std::vector<std::string>& lines, const RunConfig& config, absl::Time reference) {
   AgentMetrics metrics;
-  const absl::Time reference = absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone());
   std::vector<model::HopEvent> all;
   {
-    LinePipeline full(RunConfig{}, reference, metrics);
+    LinePipeline full(config, reference, metrics);
     for (size_t i = 0; i < lines.size(); ++i) full.Feed(lines[i], i, &all);
   }
-  ASSERT_EQ(all.size(), 3u);
-  // A crash after each line: events so far are spooled with the checkpoint; the replay starts
-  // there and must add exactly the missing events.
   for (size_t crash = 1; crash <= lines.size(); ++crash) {
     SCOPED_TRACE(absl::StrCat("crash after line ", crash));
     std::vector<model::HopEvent> before;
-    LinePipeline first(RunConfig{}, reference, metrics);
+    LinePipeline first(config, reference, metrics);
     for (size_t i = 0; i < crash; ++i) first.Feed(lines[i], i, &before);
     const LinePipeline::Checkpoint cp = first.SafeCheckpoint(crash);
-    LinePipeline second(RunConfig{}, reference, metrics);
-    second.Resume(cp.skip_keys, cp.latest);
+    LinePipeline second(config, reference, metrics);
+    second.Resume(cp);
     std::vector<model::HopEvent> after;
     for (size_t i = cp.position; i < lines.size(); ++i) second.Feed(lines[i], i, &after);
     second.Flush(&after);
     std::set<std::string> got = Ids(before);
     for (const auto& id : Ids(after)) got.insert(id);
-    EXPECT_EQ(got, Ids(all));  // nothing lost, no fragment with another id
+    EXPECT_EQ(got, Ids(all));
   }
+  return all;
+}
+
+TEST(LinePipelineTest, ReplayFromAnyCheckpointRebuildsTheSameEventsAndNoFragments) {
+  const std::vector<model::HopEvent> all = ExpectReplayFromAnyCheckpointRebuildsTheSameEvents(
+      InterleavedLog(), RunConfig{},
+      absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone()));
+  EXPECT_EQ(all.size(), 3u);
+}
+
+// Event ids include the log times, so a replay that read the repeated hour at the end of daylight
+// saving time otherwise than the first run did would make events with other ids. Europe/Berlin,
+// 2026-10-25: three messages in the first pass of 02:00-02:59, three in the second; a replay
+// from inside the second pass has none of the first pass's lines to go by.
+TEST(LinePipelineTest, ReplayInsideTheRepeatedLocalHourDatesLinesAsTheFirstRunDid) {
+  RunConfig config;
+  config.timezone = "Europe/Berlin";
+  ASSERT_TRUE(absl::LoadTimeZone(config.timezone, &config.zone));
+  std::vector<std::string> lines =
+      InterleavedLog([](int i) { return absl::StrFormat("Oct 25 02:59:%02d", 40 + i); });
+  for (const std::string& line :
+       InterleavedLog([](int i) { return absl::StrFormat("Oct 25 02:00:%02d", 10 + i); }, 3)) {
+    lines.push_back(line);
+  }
+  const std::vector<model::HopEvent> all = ExpectReplayFromAnyCheckpointRebuildsTheSameEvents(
+      lines, config, absl::FromCivil(absl::CivilDay(2026, 11, 23), absl::UTCTimeZone()));
+  ASSERT_EQ(all.size(), 6u);
+  const auto utc = [](int h, int mi, int s) {
+    return absl::FromCivil(absl::CivilSecond(2026, 10, 25, h, mi, s), absl::UTCTimeZone());
+  };
+  EXPECT_EQ(all[0].queue_first_seen, utc(0, 59, 40));  // first pass: CEST
+  EXPECT_EQ(all[3].queue_first_seen, utc(1, 0, 10));   // second pass: CET
 }
 
 TEST(LinePipelineTest, SkippedLinesAreCountedByProgramAndKind) {

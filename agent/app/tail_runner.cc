@@ -8,11 +8,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "agent/app/line_pipeline.h"
+#include "agent/app/stored_checkpoint.h"
 #include "agent/ship/shipper.h"
 #include "agent/spool/spool.h"
 #include "agent/tail/follower.h"
@@ -24,40 +22,6 @@
 
 namespace mtrk::agent::app {
 namespace {
-
-// "tail2 <dev:ino:len:hash> <offset> <latest unix seconds> [skip key]..."
-struct StoredCheckpoint {
-  tail::TailCheckpoint tail;
-  absl::Time latest = absl::InfinitePast();
-  std::vector<std::string> skip_keys;
-};
-
-std::string FormatCheckpoint(const tail::TailCheckpoint& cp, const LinePipeline::Checkpoint& p) {
-  std::string out =
-      absl::StrCat("tail2 ", cp.file.ToString(), " ", cp.offset, " ",
-                   p.latest == absl::InfinitePast() ? int64_t{0} : absl::ToUnixSeconds(p.latest));
-  for (const std::string& k : p.skip_keys) absl::StrAppend(&out, " ", k);
-  return out;
-}
-
-std::optional<StoredCheckpoint> ParseCheckpoint(const std::optional<std::string>& text) {
-  if (!text.has_value()) return std::nullopt;
-  const std::vector<std::string> parts = absl::StrSplit(*text, ' ', absl::SkipEmpty());
-  StoredCheckpoint cp;
-  int64_t latest = 0;
-  if (parts.size() < 4 || parts[0] != "tail2" || !absl::SimpleAtoi(parts[2], &cp.tail.offset) ||
-      !absl::SimpleAtoi(parts[3], &latest)) {
-    spdlog::warn("spool: unreadable checkpoint '{}'; reading the log from its start",
-                 text->substr(0, 200));
-    return std::nullopt;
-  }
-  absl::StatusOr<tail::FileIdentity> id = tail::FileIdentity::FromString(parts[1]);
-  if (!id.ok()) return std::nullopt;
-  cp.tail.file = *id;
-  cp.latest = latest == 0 ? absl::InfinitePast() : absl::FromUnixSeconds(latest);
-  cp.skip_keys.assign(parts.begin() + 4, parts.end());
-  return cp;
-}
 
 // Sleeps up to d, in small steps, returning early once stop is set.
 void SleepUnlessStopped(absl::Duration d, const std::atomic<bool>& stop) {
@@ -123,11 +87,20 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
                            .max_line_bytes = config.max_line_bytes,
                            .inotify = config.inotify,
                            .rotate_grace = config.rotate_grace});
-  const std::optional<StoredCheckpoint> stored = ParseCheckpoint(spool->checkpoint());
+  std::optional<StoredCheckpoint> stored;
+  if (const std::optional<std::string> text = spool->checkpoint(); text.has_value()) {
+    absl::StatusOr<StoredCheckpoint> parsed = ParseStoredCheckpoint(*text);
+    if (parsed.ok()) {
+      stored = *std::move(parsed);
+    } else {
+      spdlog::warn("spool: {}; reading the log from its start",
+                   std::string(parsed.status().message()));
+    }
+  }
   std::optional<tail::TailCheckpoint> checkpoint;
   if (stored.has_value()) {
     checkpoint = stored->tail;
-    pipeline.Resume(stored->skip_keys, stored->latest);
+    pipeline.Resume(stored->pipeline);
   }
   for (bool warned = false; !stop.load();) {
     const absl::Status started = follower.Start(checkpoint);
@@ -163,7 +136,7 @@ absl::Status RunTail(const RunConfig& config, const std::atomic<bool>& stop,
     spdlog::debug("commit: next={:#x} open={} checkpoint={:#x} skip={}", follower.next_position(),
                   pipeline.open_messages(), safe.position, safe.skip_keys.size());
     if (std::optional<tail::TailCheckpoint> cp = follower.CheckpointAt(safe.position)) {
-      cp_text = FormatCheckpoint(*cp, safe);
+      cp_text = FormatStoredCheckpoint({.tail = *cp, .pipeline = safe});
       follower.ForgetBefore(safe.position);
     }
     MTRK_RETURN_IF_ERROR(spool->Append(records, cp_text, log_times));

@@ -261,9 +261,16 @@ void Correlator::FailDeferred(Message& m, absl::Time now, const std::string* dia
 }
 
 std::optional<uint64_t> Correlator::OldestOpenPosition() const {
-  std::optional<uint64_t> oldest;
+  const std::optional<OpenLine> oldest = OldestOpenLine();
+  return oldest ? std::optional<uint64_t>(oldest->position) : std::nullopt;
+}
+
+std::optional<Correlator::OpenLine> Correlator::OldestOpenLine() const {
+  std::optional<OpenLine> oldest;
   for (const auto& [key, m] : messages_) {
-    if (!oldest || m->first_position < *oldest) oldest = m->first_position;
+    if (!oldest || m->first_position < oldest->position) {
+      oldest = OpenLine{.position = m->first_position, .time = m->first_seen};
+    }
   }
   return oldest;
 }

@@ -121,6 +121,13 @@ class Correlator {
   // A checkpoint must not pass it: replaying from there rebuilds every open message after a
   // restart, and the events already sent come out with the same ids (the collector drops them).
   std::optional<uint64_t> OldestOpenPosition() const;
+  // The same line, with its log time (the message's first_seen): where a replay starts, and
+  // when.
+  struct OpenLine {
+    uint64_t position = 0;
+    absl::Time time;
+  };
+  std::optional<OpenLine> OldestOpenLine() const;
 
   // End of input: emits the buffered outcomes of every open message (delayed events have already
   // been emitted) and forgets them.
