@@ -41,7 +41,6 @@ LinePipeline::LinePipeline(const RunConfig& config, absl::Time reference, AgentM
     : metrics_(metrics),
       options_(options),
       idle_eviction_(config.idle_eviction),
-      year_reference_(reference),
       headers_({.zone = config.zone, .reference = reference}),
       parser_(parse::NewPostfixParser()),
       correlator_(CorrelatorOptionsOf(config)) {}
@@ -75,8 +74,7 @@ void LinePipeline::ValidateFrom(size_t first, std::vector<model::HopEvent>* out)
 }
 
 void LinePipeline::SetYearReference(absl::Time reference) {
-  if (absl::AbsDuration(reference - year_reference_) < absl::Minutes(1)) return;
-  year_reference_ = reference;
+  if (absl::AbsDuration(reference - headers_.reference()) < absl::Minutes(1)) return;
   headers_.SetReference(reference);  // not a new parser: it keeps its place in the log
 }
 

@@ -105,7 +105,6 @@ class LinePipeline {
   AgentMetrics& metrics_;
   const Options options_;
   const absl::Duration idle_eviction_;
-  absl::Time year_reference_;
   parse::SyslogHeaderParser headers_;
   const std::unique_ptr<parse::LineParser> parser_;
   correlate::Correlator correlator_;

@@ -255,30 +255,30 @@ TEST(LinePipelineTest, RepeatedLocalHourIsReadInOrderAcrossYearReferenceMoves) {
   config.timezone = "Europe/Berlin";
   ASSERT_TRUE(absl::LoadTimeZone(config.timezone, &config.zone));
   AgentMetrics metrics;
-  const auto utc = [](int d, int h, int mi, int s) {
-    return absl::FromCivil(absl::CivilSecond(2026, 10, d, h, mi, s), absl::UTCTimeZone());
+  const auto utc = [](int h, int mi, int s) {
+    return absl::FromCivil(absl::CivilSecond(2026, 10, 25, h, mi, s), absl::UTCTimeZone());
   };
-  LinePipeline pipeline(config, utc(25, 0, 30, 0), metrics);
+  LinePipeline pipeline(config, utc(0, 30, 0), metrics);
   std::vector<model::HopEvent> events;
   uint64_t position = 0;
-  const auto message = [&](const char* hhmm, const char* queue_id) {
-    for (const std::string& text :
-         {absl::StrCat("smtpd[1]: ", queue_id, ": client=h[1.2.3.4]"),
-          absl::StrCat("qmgr[2]: ", queue_id, ": from=<s@a>, size=1, nrcpt=1 (queue active)"),
-          absl::StrCat("smtp[3]: ", queue_id,
-                       ": to=<r@b>, relay=x[1.1.1.1]:25, delay=1, delays=0/0/0/1, dsn=2.0.0, "
-                       "status=sent (250 ok)"),
-          absl::StrCat("qmgr[2]: ", queue_id, ": removed")}) {
-      pipeline.Feed(absl::StrCat("Oct 25 ", hhmm, " mta-a postfix/", text), position++, &events);
-    }
-  };
-  message("02:59:50", "AAAAAAAAA1");  // first pass, 00:59:50 UTC
-  pipeline.SetYearReference(utc(25, 1, 5, 0));
-  message("02:00:10", "AAAAAAAAA2");  // second pass, 01:00:10 UTC
+  // First pass (CEST): lines at 02:59:40-02:59:51, 00:59:40-00:59:51 UTC.
+  for (const std::string& line :
+       InterleavedLog([](int i) { return absl::StrFormat("Oct 25 02:59:%02d", 40 + i); })) {
+    pipeline.Feed(line, position++, &events);
+  }
+  pipeline.SetYearReference(utc(1, 5, 0));
+  // Second pass (CET): lines at 02:00:10-02:00:21, 01:00:10-01:00:21 UTC.
+  for (const std::string& line :
+       InterleavedLog([](int i) { return absl::StrFormat("Oct 25 02:00:%02d", 10 + i); }, 3)) {
+    pipeline.Feed(line, position++, &events);
+  }
   pipeline.Flush(&events);
-  ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].event_time, utc(25, 0, 59, 50));
-  EXPECT_EQ(events[1].event_time, utc(25, 1, 0, 10));
+  ASSERT_EQ(events.size(), 6u);
+  EXPECT_EQ(events[0].queue_first_seen, utc(0, 59, 40));
+  EXPECT_EQ(events[0].event_time, utc(0, 59, 46));  // its delivery, the 7th line
+  EXPECT_EQ(events[3].queue_first_seen, utc(1, 0, 10));
+  EXPECT_EQ(events[3].event_time, utc(1, 0, 16));
 }
+
 }  // namespace
 }  // namespace mtrk::agent::app

@@ -32,20 +32,20 @@ absl::StatusOr<StoredCheckpoint> ParseStoredCheckpoint(absl::string_view text) {
   const std::vector<std::string> parts = absl::StrSplit(text, ' ', absl::SkipEmpty());
   const bool v3 = !parts.empty() && parts[0] == "tail3";
   const size_t first_key = v3 ? 5 : 4;
+  const auto unreadable = [text](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unreadable checkpoint '", text.substr(0, 200), "'", why));
+  };
   StoredCheckpoint cp;
   int64_t latest = 0;
   int64_t resume = 0;
   if (parts.size() < first_key || (!v3 && parts[0] != "tail2") ||
       !absl::SimpleAtoi(parts[2], &cp.tail.offset) || !absl::SimpleAtoi(parts[3], &latest) ||
       (v3 && !absl::SimpleAtoi(parts[4], &resume))) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unreadable checkpoint '", text.substr(0, 200), "'"));
+    return unreadable("");
   }
   absl::StatusOr<tail::FileIdentity> file = tail::FileIdentity::FromString(parts[1]);
-  if (!file.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("unreadable checkpoint '", text.substr(0, 200),
-                                                   "': ", file.status().message()));
-  }
+  if (!file.ok()) return unreadable(absl::StrCat(": ", file.status().message()));
   cp.tail.file = *file;
   cp.pipeline.latest = TimeOf(latest);
   cp.pipeline.resume_time = TimeOf(resume);

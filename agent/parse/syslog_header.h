@@ -86,6 +86,7 @@ class SyslogHeaderParser {
   // A new reference for the year of RFC 3164 lines (the reader's clock moved on). Unlike a new
   // parser, this one keeps what it knows of the log so far (see the repeated hour above).
   void SetReference(absl::Time reference);
+  absl::Time reference() const { return options_.reference; }
   // Before the first line, when reading resumes within a log (a restart): the log had been read
   // up to time `t` (UTC), and a repeated local time is read as if those lines had been read.
   void ResumeAt(absl::Time t) { NoteLocalTime(absl::ToUnixSeconds(t)); }
